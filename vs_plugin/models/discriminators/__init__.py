@@ -1,1 +1,1 @@
-"""models/discriminators."""
+"""Discriminators: time-domain alignment (mel | video) and multi-window mel."""

@@ -1,1 +1,1 @@
-"""models/encoders."""
+"""The generator's three encoders: temporal (video), acoustic (timbre), background."""

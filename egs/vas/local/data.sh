@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Stage 0 for VAS: list the clips, conform them (ffmpeg: mono 22050 Hz, 21.5 fps, 256x340,
+# padded/clipped), split per category and write data/{train,valid,test}. Without VAS, build the
+# built-in synthetic corpus first and say so loudly.
+set -euo pipefail
+# shellcheck disable=SC1091
+. ../../recipes/utils/log.sh
+# shellcheck disable=SC1091
+. ./db.sh
+
+data_dir=data
+media_dir=dump/media
+nj=2
+strict=false
+duration=10
+fps=21.5
+height=256
+width=340
+sample_rate=22050
+pad=loop
+seed=1
+corpus=""              # vas or vas_synth ("" = vas when $VAS exists, else vas_synth)
+categories=""          # VAS categories to use ("" = all present)
+split=paper            # paper (32 valid / 32 test per category), regnet, manifest
+valid_size=32
+test_size=32
+synth_train=16         # built-in corpus: clips per category and split
+synth_valid=2
+synth_test=4
+synth_categories=""    # built-in corpus categories ("" = its default set)
+help_message="Usage: $0 [options]  (stage 0 of egs/vas)"
+# shellcheck disable=SC1091
+. ../../recipes/utils/parse_options.sh
+
+if [[ -z "${corpus}" ]]; then
+  if [[ -n "${VAS}" && -d "${VAS}" ]]; then corpus=vas; else corpus=vas_synth; fi
+fi
+mkdir -p "${data_dir}"
+common=(--out-data "${data_dir}" --out-media "${media_dir}" --nj "${nj}" --strict "${strict}"
+        --duration "${duration}" --fps "${fps}" --height "${height}" --width "${width}"
+        --sample-rate "${sample_rate}" --pad "${pad}" --seed "${seed}")
+case "${corpus}" in
+  vas)
+    [[ -d "${VAS}" ]] || { log "VAS=${VAS} is not a directory (set it in db.sh or the environment)"; exit 1; }
+    log "corpus: VAS at ${VAS}"
+    rm -f "${data_dir}/CORPUS_NOTE"
+    vs-prepare-data --corpus vas --corpus-config "root=${VAS}" \
+      ${categories:+--categories "${categories}"} --split "${split}" \
+      --valid-size "${valid_size}" --test-size "${test_size}" "${common[@]}"
+    ;;
+  vas_synth)
+    log "############################################################################"
+    log "# VAS is not available (VAS='${VAS}'): using the BUILT-IN SYNTHETIC corpus  #"
+    log "# in ${VAS_SYNTH}. Results are NOT comparable with the paper's.            #"
+    log "############################################################################"
+    echo "**Corpus: the built-in synthetic corpus (vas_synth), not VAS.** Numbers below are not comparable with the paper's." \
+      >"${data_dir}/CORPUS_NOTE"
+    synth_cfg=("root=${VAS_SYNTH}" "n_train=${synth_train}" "n_valid=${synth_valid}"
+               "n_test=${synth_test}" "duration=${duration}" "seed=${seed}")
+    [[ -n "${synth_categories}" ]] && synth_cfg+=("categories=[${synth_categories// /,}]")
+    cfg_args=()
+    for kv in "${synth_cfg[@]}"; do cfg_args+=(--corpus-config "${kv}"); done
+    vs-prepare-data --corpus vas_synth "${cfg_args[@]}" --split manifest "${common[@]}"
+    ;;
+  *)
+    log "unknown corpus '${corpus}' for egs/vas (vas or vas_synth)"
+    exit 1
+    ;;
+esac

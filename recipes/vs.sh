@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# The dataset-independent VarietySound recipe. A corpus recipe (egs/<corpus>/run.sh) sets its
+# defaults and calls this script with "$@"; it runs from the corpus recipe's directory.
+#
+#   stage 0  data preparation        local/data.sh -> data/{train,valid,test}
+#   stage 1  feature extraction      data/ -> dump/<set>/{mel,video}, normalisation stats
+#   stage 2  training                dump/ -> exp/<tag>/ (checkpoints, model/, TensorBoard)
+#   stage 3  generation              exp/<tag>/infer_<set>_<policy>/mel
+#   stage 4  vocoding and muxing     .../wav, .../mp4 (+ infer_<set>_gt, vocoded ground truth)
+#   stage 5  scoring + listening kit exp/<tag>/scores, RESULTS.md, listening_test/
+set -euo pipefail
+
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/utils/log.sh"
+SECONDS=0
+cmdline="$0 $*"
+
+# -- options (each is also --flag-name on the command line) ---------------------------------
+stage=0                 # first stage to run
+stop_stage=5            # last stage to run
+skip_data_prep=false    # skip stages 0-1
+skip_train=false        # skip stage 2
+skip_eval=false         # skip stages 3-5
+overwrite=false         # redo stages whose outputs are already complete
+strict=false            # stop at the first bad input file (default: list it and go on)
+nj=2                    # parallel jobs for stages 0, 1
+ngpu=0                  # GPUs for training (0: CPU; >1: ignite.distributed, one process each)
+device=auto             # device for extraction/generation/vocoding: auto, cpu, cuda
+tag=""                  # experiment name (default: <corpus>_<preset>)
+seed=1
+data_dir=data           # Kaldi-style data dirs
+dump_dir=dump           # features
+exp_root=exp
+# data
+corpus=""               # corpus registry name; "" lets local/data.sh decide
+local_data_opts=""      # extra options passed to local/data.sh
+duration=10             # seconds per conformed clip
+fps=21.5
+height=256
+width=340
+sample_rate=22050
+pad=loop                # padding of short clips: loop, silence
+# model / training
+preset=tiny             # paper or tiny
+temporal_encoder=""     # component names ("" = the preset's)
+acoustic_encoder=""
+background_encoder=""
+decoder=""
+discriminators=""       # e.g. "time_alignment multi_window_mel"
+video_feature=effnet_rgb_flow
+video_feature_opts=""   # k=v ... for the video feature extractor
+train_overrides=""      # extra Hydra overrides, e.g. "train.max_epochs=10 train.batch_size=8"
+# evaluation
+test_set=test
+infer_policies="same shuffled cross"  # reference policies for stage 3
+eval_policy=shuffled    # the policy scored in RESULTS.md (the paper's evaluation)
+vocoder=hifigan
+scorers="mcd timbre_similarity onset disentanglement"
+listening_kit=true
+compare=""              # other systems to score: "name=dir name2=dir2"
+corpus_note=""          # a line placed at the top of RESULTS.md
+
+help_message="Usage: $0 [options]
+  Runs stages --stage..--stop-stage of the VarietySound recipe (0 data, 1 features, 2 train,
+  3 generate, 4 vocode+mux, 5 score+listening kit). Options are --name value."
+
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/utils/parse_options.sh"
+if [[ $# -ne 0 ]]; then
+  log "unexpected argument(s): $*  (see --help)"
+  exit 1
+fi
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/path.sh"
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/cmd.sh"
+
+for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit; do
+  [[ "${!flag}" == true || "${!flag}" == false ]] || { log "--${flag//_/-} must be true or false"; exit 1; }
+done
+[[ "${preset}" == paper || "${preset}" == tiny ]] || { log "--preset must be paper or tiny"; exit 1; }
+
+[[ -z "${tag}" ]] && tag="${corpus:-corpus}_${preset}"
+exp_dir="${exp_root}/${tag}"
+mkdir -p "${exp_dir}"
+run_stage() { [[ ${stage} -le $1 && ${stop_stage} -ge $1 ]]; }
+# done_marker STAGE -> path; a stage is complete when its marker exists (and --overwrite false)
+done_marker() { echo "$1"; }
+is_done() { [[ "${overwrite}" == false && -f "$1" ]]; }
+
+if [[ "${skip_data_prep}" == true ]]; then
+  run_stage 0 && log "stage 0: skipped (--skip-data-prep true)"
+  run_stage 1 && log "stage 1: skipped (--skip-data-prep true)"
+  [[ ${stage} -lt 2 ]] && stage=2
+fi
+if [[ "${skip_train}" == true ]] && run_stage 2; then
+  log "stage 2: skipped (--skip-train true)"
+  [[ ${stop_stage} -ge 3 ]] && stage=3
+fi
+if [[ "${skip_eval}" == true ]]; then
+  [[ ${stop_stage} -gt 2 ]] && log "stages 3-5: skipped (--skip-eval true)" && stop_stage=2
+fi
+
+# -- stage 0: data preparation --------------------------------------------------------------
+if run_stage 0; then
+  marker="${data_dir}/.stage0.done"
+  if is_done "${marker}"; then
+    log "stage 0: data preparation already done (${marker}); --overwrite true to redo"
+  else
+    log "stage 0: data preparation -> ${data_dir}/{train,valid,test} (conformed media in ${dump_dir}/media)"
+    # shellcheck disable=SC2086
+    local/data.sh --data-dir "${data_dir}" --media-dir "${dump_dir}/media" --nj "${nj}" \
+      --strict "${strict}" --duration "${duration}" --fps "${fps}" --height "${height}" \
+      --width "${width}" --sample-rate "${sample_rate}" --pad "${pad}" --seed "${seed}" \
+      ${corpus:+--corpus "${corpus}"} ${local_data_opts}
+    for set in train valid test; do
+      validate_data_dir.sh "${data_dir}/${set}"
+    done
+    touch "${marker}"
+  fi
+fi
+
+# -- stage 1: features ----------------------------------------------------------------------
+if run_stage 1; then
+  marker="${dump_dir}/.stage1.done"
+  if is_done "${marker}"; then
+    log "stage 1: features already extracted (${marker})"
+  else
+    log "stage 1: features ${data_dir}/<set> -> ${dump_dir}/<set>/{mel,video} (${video_feature}, nj=${nj})"
+    vf_opts=()
+    for kv in ${video_feature_opts}; do vf_opts+=(--feature-config "${kv}"); done
+    for set in train valid test; do
+      for stream in mel video; do
+        feat=mel
+        [[ ${stream} == video ]] && feat=${video_feature}
+        logdir="${dump_dir}/${set}/${stream}/log"
+        mkdir -p "${logdir}"
+        log "stage 1: ${set}/${stream} (${feat}); logs in ${logdir}"
+        extra=()
+        [[ ${stream} == video ]] && extra=("${vf_opts[@]}")
+        # shellcheck disable=SC2154
+        ${decode_cmd} JOB=1:"${nj}" "${logdir}/extract.JOB.log" \
+          vs-extract-features --data "${data_dir}/${set}" --out "${dump_dir}/${set}" \
+          --stream "${stream}" --feature "${feat}" --nj "${nj}" --job JOB --device "${device}" \
+          "${extra[@]}"
+        vs-extract-features --data "${data_dir}/${set}" --out "${dump_dir}/${set}" \
+          --stream "${stream}" --feature "${feat}" --nj "${nj}" --merge \
+          $([[ ${set} == train ]] && echo --fit-stats)
+      done
+    done
+    touch "${marker}"
+  fi
+fi
+
+# -- stage 2: training ----------------------------------------------------------------------
+if run_stage 2; then
+  overrides=("preset=${preset}" "exp_dir=${exp_dir}" "dump_dir=${dump_dir}" "seed=${seed}"
+             "video_feature.name=${video_feature}")
+  [[ -n "${temporal_encoder}" ]] && overrides+=("model.generator.temporal_encoder.name=${temporal_encoder}")
+  [[ -n "${acoustic_encoder}" ]] && overrides+=("model.generator.acoustic_encoder.name=${acoustic_encoder}")
+  [[ -n "${background_encoder}" ]] && overrides+=("model.generator.background_encoder.name=${background_encoder}")
+  [[ -n "${decoder}" ]] && overrides+=("model.generator.decoder.name=${decoder}")
+  if [[ -n "${discriminators}" ]]; then
+    overrides+=("model.discriminator_names=[$(echo "${discriminators}" | tr ' ' ',')]")
+  fi
+  [[ ${ngpu} -gt 0 ]] && overrides+=("train.device=cuda" "train.nproc_per_node=${ngpu}")
+  [[ ${ngpu} -eq 0 ]] && overrides+=("train.device=cpu")
+  # shellcheck disable=SC2206
+  overrides+=(${train_overrides})
+  # exp/<tag>/run.sh: resume this experiment from stage 2 with the same arguments
+  {
+    echo "#!/usr/bin/env bash"
+    echo "# Resume ${tag} from stage 2 with the arguments it was started with."
+    echo "cd \"$(pwd)\" && ${cmdline} --stage 2 \"\$@\""
+  } >"${exp_dir}/run.sh"
+  chmod +x "${exp_dir}/run.sh"
+  marker="${exp_dir}/model/.done"
+  if is_done "${marker}"; then
+    log "stage 2: already trained (${marker}); --overwrite true to retrain"
+  else
+    mkdir -p "${exp_dir}/model"
+    log "stage 2: training ${preset} -> ${exp_dir} (log: ${exp_dir}/train.log, resume: ${exp_dir}/run.sh)"
+    log "stage 2: overrides: ${overrides[*]}"
+    vs-train "${overrides[@]}" resume_from=auto 2>&1 | tee -a "${exp_dir}/train.log"
+    [[ -f "${exp_dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${exp_dir}/model"; exit 1; }
+    touch "${marker}"
+  fi
+fi
+
+# -- stage 3: generation --------------------------------------------------------------------
+if run_stage 3; then
+  for policy in ${infer_policies}; do
+    out="${exp_dir}/infer_${test_set}_${policy}"
+    if is_done "${out}/.mel.done"; then
+      log "stage 3: ${out} already generated"
+      continue
+    fi
+    log "stage 3: generating ${test_set} with reference policy '${policy}' -> ${out}"
+    mkdir -p "${out}"
+    vs-infer --model "${exp_dir}/model" --data "${data_dir}/${test_set}" \
+      --dump "${dump_dir}/${test_set}" --out "${out}" --policy "${policy}" --seed "${seed}" \
+      --device "${device}" $([[ ${overwrite} == true ]] && echo --overwrite) \
+      2>&1 | tee "${out}.log"
+    touch "${out}/.mel.done"
+  done
+fi
+
+# -- stage 4: vocoding and muxing -----------------------------------------------------------
+if run_stage 4; then
+  gt="${exp_dir}/infer_${test_set}_gt"
+  mkdir -p "${gt}"
+  if ! is_done "${gt}/.wav.done"; then
+    log "stage 4: vocoding ground-truth mels of ${test_set} -> ${gt} (${vocoder})"
+    vs-vocode --gt --dump "${dump_dir}/${test_set}" --data "${data_dir}/${test_set}" \
+      --in "${gt}" --vocoder "${vocoder}" --device "${device}" --mux true \
+      $([[ ${overwrite} == true ]] && echo --overwrite) 2>&1 | tee "${gt}.log"
+    touch "${gt}/.wav.done"
+  fi
+  for policy in ${infer_policies}; do
+    dir="${exp_dir}/infer_${test_set}_${policy}"
+    if is_done "${dir}/.wav.done"; then
+      log "stage 4: ${dir} already vocoded"
+      continue
+    fi
+    log "stage 4: vocoding ${dir}/mel -> wav/, muxing -> mp4/ (${vocoder})"
+    mkdir -p "${dir}"
+    vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" \
+      --device "${device}" --mux true $([[ ${overwrite} == true ]] && echo --overwrite) \
+      2>&1 | tee "${dir}.vocode.log"
+    touch "${dir}/.wav.done"
+  done
+fi
+
+# -- stage 5: scoring and listening-test kits -----------------------------------------------
+if run_stage 5; then
+  infer="${exp_dir}/infer_${test_set}_${eval_policy}"
+  log "stage 5: scoring ${infer} with: ${scorers} -> ${exp_dir}/scores, ${exp_dir}/RESULTS.md"
+  compare_args=()
+  for c in ${compare}; do compare_args+=(--compare "${c}"); done
+  note="${corpus_note}"
+  [[ -f "${data_dir}/CORPUS_NOTE" ]] && note="$(cat "${data_dir}/CORPUS_NOTE") ${note}"
+  vs-score --infer "${infer}" --gt "${exp_dir}/infer_${test_set}_gt" \
+    --data "${data_dir}/${test_set}" --scorers "${scorers}" --out "${exp_dir}/scores" \
+    --results "${exp_dir}/RESULTS.md" --corpus-note "${note}" "${compare_args[@]}" \
+    2>&1 | tee "${exp_dir}/scores.log"
+  if [[ "${listening_kit}" == true ]]; then
+    log "stage 5: listening-test kits -> ${exp_dir}/listening_test"
+    vs-listening-kit build --infer "${infer}" --gt "${exp_dir}/infer_${test_set}_gt" \
+      --data "${data_dir}/${test_set}" --out "${exp_dir}/listening_test" --seed "${seed}" \
+      2>&1 | tee "${exp_dir}/listening_kit.log"
+  fi
+  if [[ -f RESULTS.md || -w . ]]; then
+    cp "${exp_dir}/RESULTS.md" RESULTS.md
+  fi
+fi
+
+log "Successfully finished [elapsed=${SECONDS}s]"

@@ -1,0 +1,163 @@
+"""The recipe's shell layer: option parsing, stage gating, skip flags, resume script.
+
+Stage commands are replaced by stubs in a fake environment (VS_VENV) that record how they
+were called, so these tests check the driver itself in a second or two.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STUBS = [
+    "vs-list", "vs-prepare-data", "vs-extract-features", "vs-train", "vs-infer", "vs-vocode",
+    "vs-score", "vs-listening-kit",
+]
+
+
+def run(args, cwd, env=None, check=False):
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=60, check=check)
+
+
+# -- parse_options.sh -------------------------------------------------------------------------
+def parse(tmp_path, *args):
+    script = tmp_path / "s.sh"
+    script.write_text(
+        "set -e\nfoo_bar=1\nflag=false\nname=x\nhelp_message='usage: s.sh'\n"
+        f". {REPO}/recipes/utils/parse_options.sh\n"
+        'echo "foo_bar=$foo_bar flag=$flag name=$name rest=$*"\n',
+        encoding="utf-8",
+    )
+    return run(["bash", str(script), *args], cwd=tmp_path)
+
+
+def test_options_set_variables_and_keep_positionals(tmp_path):
+    out = parse(tmp_path, "--foo-bar", "7", "--flag", "true", "a", "b")
+    assert out.returncode == 0
+    assert out.stdout.strip() == "foo_bar=7 flag=true name=x rest=a b"
+
+
+def test_unknown_option_is_rejected_with_a_hint(tmp_path):
+    out = parse(tmp_path, "--fo-bar", "7")
+    assert out.returncode != 0 and "unknown option --fo-bar" in out.stderr
+    assert "--help" in out.stderr
+
+
+def test_boolean_options_only_take_true_or_false(tmp_path):
+    out = parse(tmp_path, "--flag", "yes")
+    assert out.returncode != 0 and "true or false" in out.stderr
+
+
+def test_config_file_is_read_and_command_line_wins(tmp_path):
+    (tmp_path / "c.sh").write_text("foo_bar=5\nname=fromfile\n", encoding="utf-8")
+    out = parse(tmp_path, "--config", "c.sh", "--name", "cli")
+    assert out.stdout.strip().startswith("foo_bar=5 flag=false name=cli")
+    out = parse(tmp_path, "--config", "missing.sh")
+    assert out.returncode != 0 and "missing.sh" in out.stderr
+
+
+def test_help_lists_options(tmp_path):
+    out = parse(tmp_path, "--help")
+    assert out.returncode == 0 and "usage: s.sh" in out.stderr
+
+
+# -- vs.sh with stub commands ----------------------------------------------------------------
+@pytest.fixture
+def recipe(tmp_path):
+    """A copy of egs/vas wired to a fake environment whose commands only log their calls."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    calls = tmp_path / "calls.log"
+    (venv / "bin" / "activate").write_text(f'export PATH="{venv}/bin:$PATH"\n', encoding="utf-8")
+    for name in STUBS:
+        stub = venv / "bin" / name
+        body = f'#!/usr/bin/env bash\necho "{name} $*" >> "{calls}"\n'
+        if name == "vs-train":  # training leaves an exported model behind
+            body += (
+                'for a in "$@"; do case "$a" in exp_dir=*) d="${a#exp_dir=}";; esac; done\n'
+                'mkdir -p "$d/model" && touch "$d/model/generator.pt"\n'
+            )
+        if name == "vs-score":
+            body += (
+                'while [ $# -gt 0 ]; do [ "$1" = --results ] && echo "# results" > "$2"; '
+                "shift; done\n"
+            )
+        stub.write_text(body, encoding="utf-8")
+        stub.chmod(0o755)
+    egs = tmp_path / "repo" / "egs" / "vas"
+    shutil.copytree(REPO / "egs" / "vas", egs, ignore=shutil.ignore_patterns(
+        "data", "dump", "exp", "downloads", "RESULTS.md"))
+    shutil.copytree(REPO / "recipes", tmp_path / "repo" / "recipes")
+    # validate_data_dir.sh is exercised by its own tests; here data dirs are fake
+    (tmp_path / "repo" / "recipes" / "utils" / "validate_data_dir.sh").write_text(
+        "#!/usr/bin/env bash\nexit 0\n", encoding="utf-8")
+    (tmp_path / "repo" / "recipes" / "utils" / "validate_data_dir.sh").chmod(0o755)
+    env = {**os.environ, "VS_VENV": str(venv), "VS_SKIP_INSTALL_CHECK": "true"}
+    (venv / "bin" / "vs-list").touch()
+    return egs, env, calls
+
+
+def stages_called(calls: Path) -> list[str]:
+    return [line.split()[0] for line in calls.read_text().splitlines()] if calls.exists() else []
+
+
+def test_stage_gating_runs_only_the_asked_stage(recipe):
+    egs, env, calls = recipe
+    out = run(["./run.sh", "--stage", "3", "--stop-stage", "3", "--tag", "t"], egs, env)
+    assert out.returncode == 0, out.stderr
+    assert set(stages_called(calls)) == {"vs-infer"}
+    assert stages_called(calls).count("vs-infer") == 3  # same, shuffled, cross
+    assert "Successfully finished [elapsed=" in out.stderr
+
+
+def test_whole_run_calls_every_stage_in_order_and_writes_resume_script(recipe):
+    egs, env, calls = recipe
+    out = run(["./run.sh", "--tag", "t", "--nj", "2"], egs, env)
+    assert out.returncode == 0, out.stderr
+    order = stages_called(calls)
+    firsts = [order.index(c) for c in
+              ["vs-prepare-data", "vs-extract-features", "vs-train", "vs-infer", "vs-vocode",
+               "vs-score", "vs-listening-kit"]]
+    assert firsts == sorted(firsts)
+    assert "BUILT-IN SYNTHETIC" in out.stderr  # no VAS: said loudly
+    resume = (egs / "exp" / "t" / "run.sh").read_text()
+    assert "--stage 2" in resume and "--nj 2" in resume
+    # a second run is a quick no-op for the finished stages 0-4
+    calls.unlink()
+    out = run(["./run.sh", "--tag", "t", "--nj", "2", "--stop-stage", "4"], egs, env)
+    assert out.returncode == 0, out.stderr
+    assert stages_called(calls) == []
+    assert "already" in out.stderr
+
+
+def test_skip_flags(recipe):
+    egs, env, calls = recipe
+    out = run(["./run.sh", "--tag", "t", "--skip-data-prep", "true", "--skip-eval", "true"],
+              egs, env)
+    assert out.returncode == 0, out.stderr
+    assert set(stages_called(calls)) == {"vs-train"}
+
+
+def test_component_flags_become_hydra_overrides(recipe):
+    egs, env, calls = recipe
+    out = run(["./run.sh", "--stage", "2", "--stop-stage", "2", "--tag", "t",
+               "--temporal-encoder", "mean_pool", "--discriminators", "time_alignment",
+               "--train-overrides", "train.batch_size=3"], egs, env)
+    assert out.returncode == 0, out.stderr
+    line = calls.read_text()
+    assert "model.generator.temporal_encoder.name=mean_pool" in line
+    assert "train.batch_size=3" in line and "preset=tiny" in line
+
+
+def test_bad_options_fail_fast(recipe):
+    egs, env, _ = recipe
+    out = run(["./run.sh", "--preset", "huge"], egs, env)
+    assert out.returncode != 0 and "paper or tiny" in out.stderr
+    out = run(["./run.sh", "--no-such-thing", "1"], egs, env)
+    assert out.returncode != 0 and "unknown option --no-such-thing" in out.stderr

@@ -1,0 +1,50 @@
+"""The core works on machines where fairseq2 cannot be imported (other torch versions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_every_module_but_the_extension_imports_without_fairseq2():
+    code = textwrap.dedent(
+        """
+        import importlib, pkgutil, sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "fairseq2" or name.startswith("fairseq2.") or name.startswith("fairseq2n"):
+                    raise ImportError(f"{name} is hidden for this test")
+                return None
+
+        sys.meta_path.insert(0, Block())
+        import vs_plugin
+        failures = []
+        names = [m.name for m in pkgutil.walk_packages(vs_plugin.__path__, "vs_plugin.")]
+        for name in names:
+            if name == "vs_plugin.fairseq2_ext":
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception as exc:
+                failures.append(f"{name}: {type(exc).__name__}: {exc}")
+        try:
+            importlib.import_module("vs_plugin.fairseq2_ext")
+            failures.append("vs_plugin.fairseq2_ext imported although fairseq2 is hidden")
+        except ImportError:
+            pass
+        assert not any(m.startswith("fairseq2") for m in sys.modules), "fairseq2 leaked in"
+        from vs_plugin.registry import REGISTRIES
+        for reg in REGISTRIES.values():
+            for name in reg.names():
+                reg.get(name)
+        print(len(names), "modules")
+        if failures:
+            print("\\n".join(failures))
+            sys.exit(1)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

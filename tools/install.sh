@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Set up everything vs_plugin needs on a fresh machine: system packages, a virtual environment
+# in tools/venv (override with VS_VENV=/path), and the package itself (editable, with its dev
+# extra). Idempotent: when setup.cfg has not changed since the last run, it only checks.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${VS_VENV:-${repo}/tools/venv}"
+python="${PYTHON:-python3}"
+stamp="${venv}/.vs_plugin-install-stamp"
+
+say() { echo "[install $(date '+%H:%M:%S')] $*"; }
+
+# -- system packages ------------------------------------------------------------------------
+need_apt=()
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
+ldconfig -p 2>/dev/null | grep -q 'libsndfile\.so\.1' || need_apt+=(libsndfile1)
+if ((${#need_apt[@]})); then
+  mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | sort -u)
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing system packages: ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "install.sh: missing system packages: ${need_apt[*]}." >&2
+    echo "  Install them as root, e.g.: sudo apt-get install -y ${need_apt[*]}" >&2
+    exit 1
+  fi
+else
+  say "system packages present (ffmpeg, libsndfile1)"
+fi
+
+# -- virtual environment --------------------------------------------------------------------
+if [[ ! -x "${venv}/bin/python" ]]; then
+  say "creating virtual environment ${venv}"
+  "${python}" -m venv "${venv}"
+fi
+
+want="$(cat "${repo}/setup.cfg" "${repo}/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [[ -f "${stamp}" && "$(cat "${stamp}")" == "${want}" ]] \
+    && "${venv}/bin/python" -c "import vs_plugin" >/dev/null 2>&1; then
+  say "Python packages up to date (${venv})"
+  exit 0
+fi
+
+say "installing Python packages into ${venv} (torch, fairseq2, ...; a few minutes the first time)"
+"${venv}/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+"${venv}/bin/python" -m pip install -q --disable-pip-version-check -e "${repo}[dev]"
+echo "${want}" > "${stamp}"
+say "done: $("${venv}/bin/python" -c 'import torch, vs_plugin; print("vs_plugin", vs_plugin.__version__, "torch", torch.__version__)')"

@@ -1,0 +1,1 @@
+"""Packaged fairseq2 asset cards (the base cards of the presets)."""

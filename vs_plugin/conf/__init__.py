@@ -1,0 +1,1 @@
+"""Hydra configuration (YAML presets) of the training stage."""

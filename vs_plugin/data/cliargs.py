@@ -1,0 +1,51 @@
+"""Argument helpers shared by the stage CLIs: ``k=v`` config overrides, booleans, logging."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def str2bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def parse_overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
+    """``["a=1", "b=[x,y]", "c=text"]`` -> typed dict (values parsed as YAML scalars/lists)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"expected key=value, got {pair!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = value
+        if isinstance(out[key.strip()], (dict, type(None))) and value.strip():
+            out[key.strip()] = value  # keep "a: b" or "null"-looking text as given
+    return out
+
+
+def setup_logging(log_file: str | Path | None) -> None:
+    """Log to stderr and, when given, to a per-job file (appended, one line per event)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )

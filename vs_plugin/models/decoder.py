@@ -1,0 +1,89 @@
+"""Mel decoder: the concatenated codes -> a mel at ``2**n_upsample`` x the video frame rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vs_plugin.interfaces import Decoder
+from vs_plugin.models.layers import sinusoidal_positions, upsampler
+from vs_plugin.registry import DECODERS
+
+
+@dataclass
+class FFTDecoderConfig:
+    n_upsample: int = 2  # ConvTranspose1d layers, each exactly 2x
+    upsample_channels: int = 1024
+    upsample_kernel: int = 4
+    n_blocks: int = 4
+    hidden: int = 512
+    heads: int = 2
+    conv_kernel: int = 9
+    conv_filter: int = 512
+    dropout: float = 0.1
+    negative_slope: float = 0.2
+
+
+class FFTBlock(nn.Module):
+    """Feed-forward Transformer block (FastSpeech): self-attention, then a conv net.
+
+    Each sub-layer is followed by dropout, a residual connection and LayerNorm.
+    """
+
+    def __init__(self, hidden: int, heads: int, kernel: int, filt: int, dropout: float) -> None:
+        super().__init__()
+        if kernel % 2 == 0:
+            raise ValueError(f"fft: conv_kernel must be odd, got {kernel}")
+        self.attn = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
+        self.norm1 = nn.LayerNorm(hidden)
+        self.conv = nn.Sequential(
+            nn.Conv1d(hidden, filt, kernel, padding=kernel // 2),
+            nn.ReLU(),
+            nn.Conv1d(filt, hidden, 1),
+        )
+        self.norm2 = nn.LayerNorm(hidden)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, hidden)
+        a, _ = self.attn(x, x, x, need_weights=False)
+        x = self.norm1(x + self.drop(a))
+        c = self.conv(x.transpose(1, 2)).transpose(1, 2)
+        return self.norm2(x + self.drop(c))
+
+
+@DECODERS.register("fft", config=FFTDecoderConfig)
+class FFTDecoder(Decoder):
+    """ConvTranspose1d upsampling, sinusoidal positions, FFT blocks, Linear to mel bins.
+
+    ``(B, in_channels, T)`` -> ``(B, n_mels, upsample * T)`` with ``upsample = 2**n_upsample``
+    exactly, for any T >= 1.
+    """
+
+    def __init__(self, cfg: FFTDecoderConfig, in_channels: int, n_mels: int) -> None:
+        super().__init__(cfg, in_channels, n_mels)
+        self.upsample = 2**cfg.n_upsample
+        self.up = upsampler(
+            in_channels,
+            cfg.upsample_channels,
+            cfg.n_upsample,
+            cfg.upsample_kernel,
+            cfg.negative_slope,
+        )
+        up_out = cfg.upsample_channels if cfg.n_upsample else in_channels
+        self.proj_in = nn.Linear(up_out, cfg.hidden)
+        self.blocks = nn.ModuleList(
+            FFTBlock(cfg.hidden, cfg.heads, cfg.conv_kernel, cfg.conv_filter, cfg.dropout)
+            for _ in range(cfg.n_blocks)
+        )
+        self.drop = nn.Dropout(cfg.dropout)
+        self.proj_out = nn.Linear(cfg.hidden, n_mels)
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        h = self.proj_in(self.up(codes).transpose(1, 2))  # (B, T', hidden)
+        h = h + sinusoidal_positions(h.shape[1], h.shape[2], device=h.device, dtype=h.dtype)
+        h = self.drop(h)
+        for block in self.blocks:
+            h = block(h)
+        return self.proj_out(h).transpose(1, 2)

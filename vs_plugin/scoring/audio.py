@@ -1,0 +1,40 @@
+"""Audio loading for the scorers, with a small per-process cache.
+
+Every scorer reads the same few files per utterance (the generated clip, its reference, the
+original track), and references repeat across utterances; decoding once saves most of the
+time that ffmpeg start-up would otherwise take.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from vs_plugin.audio.io import load_audio
+from vs_plugin.errors import InputError
+
+
+@lru_cache(maxsize=48)
+def _cached(path: str, mtime_ns: int, sample_rate: int) -> np.ndarray:
+    wav = load_audio(path, sample_rate)
+    wav.setflags(write=False)
+    return wav
+
+
+def load(path: str | Path, sample_rate: int = 22050) -> np.ndarray:
+    """Mono float32 waveform of ``path`` at ``sample_rate`` (read-only, cached)."""
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    return _cached(str(path), mtime, sample_rate)
+
+
+def require(path: Path | None, what: str, utt: str) -> Path:
+    """``path`` or an error saying which input the scorer needed for ``utt``."""
+    if path is None:
+        raise InputError(None, f"{utt}: the scorer needs the {what} audio, which is not set")
+    return path

@@ -1,0 +1,91 @@
+"""Typed configuration of a training run (stage 2), registered in Hydra's ConfigStore.
+
+Defaults are the paper's (batch 48, 500 epochs, AdamW (0.5, 0.999), 2e-4 held for 100
+epochs then linear decay; the loss weights lambda_m = 10000, lambda_a = 1 live in
+``vs_plugin.train.losses.LossConfig``). The YAML presets in ``vs_plugin/conf/preset/`` only
+change what differs from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from vs_plugin.train.losses import LossConfig
+
+SCHEMA_NAME = "vs_train_schema"
+
+
+@dataclass
+class ModelConfig:
+    # A ``vs_plugin.models.presets`` name: the generator and discriminator defaults.
+    preset: str = "paper"
+    # Deep-merged onto ``generator_spec(preset)``; a part whose ``name`` changes is replaced.
+    generator: dict[str, Any] = field(default_factory=dict)
+    # None: the preset's discriminators. Else a list of names or ``{name, weight, ...}``
+    # (fields not given come from the preset's spec of that name).
+    discriminators: list[Any] | None = None
+
+
+@dataclass
+class DataConfig:
+    train_set: str = "train"
+    valid_set: str = "valid"
+    segment_frames: int | None = None  # video frames per training crop; None = whole clips
+    # What produced dump/*/video (stored with the exported generator for inference).
+    video_feature: dict[str, Any] = field(
+        default_factory=lambda: {"name": "bn_inception_rgb_flow"}
+    )
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 48  # global, split over processes
+    epochs: int = 500
+    max_iters: int | None = None  # stop earlier (smoke runs, benchmarks)
+    categories: list[str] | None = None  # None: all categories at once
+    lr: float = 2e-4
+    hold_epochs: int = 100  # constant lr, then linear decay to 0 at the last epoch
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.01
+    disc_steps: int = 1  # discriminator updates per generator update
+    generator_warmup_steps: int = 0  # first iterations: generator only, L1 only
+    grad_clip: float | None = None  # max gradient norm, both nets
+    amp: str = "bf16"  # CUDA only: "bf16", "fp16" (with GradScaler) or "none"
+    compile: bool = False  # torch.compile the generator (CUDA)
+    num_workers: int = 4
+    checkpoint_every: int = 1000  # iterations (and at every epoch end)
+    keep_checkpoints: int = 2
+    validate_every: int = 1  # epochs
+    image_every: int = 10  # epochs: mel images of a fixed validation sample
+    log_every: int = 50  # iterations: TensorBoard scalars
+    progress_bar: bool = True
+    export_best: bool = False  # export the best-validation generator instead of the last
+    detect_anomaly: bool = True  # stop on NaN/Inf losses
+
+
+@dataclass
+class DistConfig:
+    backend: str | None = None  # None: nccl when several CUDA processes, else single process
+    nproc_per_node: int | None = None  # spawn this many local processes (else torchrun/env)
+
+
+@dataclass
+class TrainJobConfig:
+    tag: str = "varietysound"
+    exp_dir: str = "exp/${tag}"
+    dump_dir: str = "dump"
+    seed: int = 1234
+    resume_from: str | None = "auto"  # "auto" (newest valid checkpoint), null, or a path
+    device: str = "auto"  # "auto", "cpu", "cuda"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    dist: DistConfig = field(default_factory=DistConfig)
+
+
+ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainJobConfig)

@@ -1,0 +1,180 @@
+"""Conform one clip to the corpus format in a single ffmpeg run.
+
+One decode of the source feeds two outputs: an mp4 (H.264 video at ``fps`` and ``height x
+width``, AAC sound) for viewing and frame decoding, and a mono PCM wav at ``sample_rate`` for
+the mel. Both are padded or clipped to exactly ``duration`` seconds. Padding ``loop`` repeats
+the clip (the source is looped at the demuxer, as REGNET did with several passes);
+``silence`` pads the sound with zeros and the picture with its last frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+import soundfile as sf
+
+from vs_plugin.audio.io import _first_line, probe
+from vs_plugin.errors import InputError
+from vs_plugin.utils.files import atomic_path
+
+PAD_MODES = ("loop", "silence")
+
+
+@dataclass
+class ConformConfig:
+    duration: float = 10.0
+    fps: float = 21.5
+    height: int = 256
+    width: int = 340
+    sample_rate: int = 22050
+    pad: str = "loop"  # loop | silence (silence also holds the last video frame)
+    min_duration: float = 0.5  # shorter sources are rejected
+    crf: int = 18
+    preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.pad not in PAD_MODES:
+            raise ValueError(f"pad must be one of {PAD_MODES}, not {self.pad!r}")
+        if self.duration <= 0 or self.fps <= 0 or self.sample_rate <= 0:
+            raise ValueError("duration, fps and sample_rate must be positive")
+        if self.height % 2 or self.width % 2:
+            raise ValueError("height and width must be even (H.264 with 4:2:0 chroma)")
+
+    @property
+    def num_frames(self) -> int:
+        return int(round(self.duration * self.fps))
+
+    @property
+    def num_samples(self) -> int:
+        return int(round(self.duration * self.sample_rate))
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    duration: float
+    width: int
+    height: int
+    sample_rate: int
+    channels: int
+
+
+def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
+    """Reject sources that cannot become a training clip, with the reason."""
+    path = Path(path)
+    info = probe(path)
+    streams = info.get("streams", [])
+    video = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
+    ]
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    if not video:
+        raise InputError(path, "has no video stream (audio-only file)")
+    if not audio:
+        raise InputError(path, "has no audio stream (unusable for training)")
+    v, a = video[0], audio[0]
+    durations = [
+        float(x)
+        for x in (v.get("duration"), a.get("duration"), info.get("format", {}).get("duration"))
+        if x not in (None, "N/A")
+    ]
+    duration = max(durations) if durations else 0.0
+    if duration < cfg.min_duration:
+        raise InputError(
+            path, f"clip is {duration:.2f} s long; at least {cfg.min_duration} s needed"
+        )
+    width, height = int(v.get("width") or 0), int(v.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise InputError(path, "video stream has no frame size")
+    return SourceCheck(
+        duration=duration,
+        width=width,
+        height=height,
+        sample_rate=int(a.get("sample_rate") or 0),
+        channels=int(a.get("channels") or 0),
+    )
+
+
+def _graph(src: Path, mp4: Path, wav: Path, cfg: ConformConfig):
+    """The ffmpeg graph: one input, a video chain, an audio chain split to two outputs."""
+    in_kwargs = {"stream_loop": -1} if cfg.pad == "loop" else {}
+    src_in = ffmpeg.input(str(src), **in_kwargs)
+    v = src_in.video.filter("fps", fps=cfg.fps).filter("scale", cfg.width, cfg.height)
+    v = v.filter("setsar", "1")
+    if cfg.pad == "silence":
+        v = v.filter("tpad", stop_mode="clone", stop_duration=cfg.duration)
+    # async resampling fills timestamp gaps (each loop restarts at the longer stream's end)
+    # with silence; apad extends a sound track shorter than the picture; -t cuts both
+    a = src_in.audio.filter("aresample", cfg.sample_rate, **{"async": 1, "first_pts": 0})
+    a = a.filter("apad")
+    split = a.filter_multi_output("asplit", 2)
+    t = f"{cfg.duration:.6f}"
+    out_mp4 = ffmpeg.output(
+        v,
+        split[0],
+        str(mp4),
+        t=t,
+        vcodec="libx264",
+        pix_fmt="yuv420p",
+        crf=cfg.crf,
+        preset=cfg.preset,
+        acodec="aac",
+        ac=1,
+        ar=cfg.sample_rate,
+        movflags="+faststart",
+        format="mp4",
+    )
+    out_wav = ffmpeg.output(
+        split[1], str(wav), t=t, acodec="pcm_s16le", ac=1, ar=cfg.sample_rate, format="wav"
+    )
+    return (
+        ffmpeg.merge_outputs(out_mp4, out_wav)
+        .global_args("-nostdin", "-loglevel", "error", "-threads", "1")
+        .overwrite_output()
+    )
+
+
+def _fix_length(wav_path: Path, src: Path, cfg: ConformConfig) -> None:
+    """Make the wav exactly ``num_samples`` long (encoders may be a few samples off)."""
+    data, sr = sf.read(str(wav_path), dtype="int16", always_2d=False)
+    if sr != cfg.sample_rate:
+        raise InputError(src, f"conformed audio has rate {sr}, expected {cfg.sample_rate}")
+    n = cfg.num_samples
+    if data.shape[0] == n:
+        return
+    if data.shape[0] < n * 0.98:
+        raise InputError(src, f"audio decodes to {data.shape[0] / sr:.2f} s only")
+    data = data[:n] if data.shape[0] > n else np.pad(data, (0, n - data.shape[0]))
+    sf.write(str(wav_path), data, sr, subtype="PCM_16")
+
+
+def conform_clip(
+    src: str | Path, mp4: str | Path, wav: str | Path, cfg: ConformConfig | None = None
+) -> SourceCheck:
+    """Write the conformed ``mp4`` and ``wav`` for ``src`` (atomically: both or neither new).
+
+    Raises InputError naming ``src`` for anything unusable.
+    """
+    cfg = cfg or ConformConfig()
+    src, mp4, wav = Path(src), Path(mp4), Path(wav)
+    check = check_source(src, cfg)
+    with contextlib.ExitStack() as stack:
+        tmp_mp4 = stack.enter_context(atomic_path(mp4, suffix=".mp4"))
+        tmp_wav = stack.enter_context(atomic_path(wav, suffix=".wav"))
+        try:
+            _graph(src, tmp_mp4, tmp_wav, cfg).run(capture_stdout=True, capture_stderr=True)
+        except ffmpeg.Error as exc:
+            raise InputError(src, f"could not be converted ({_first_line(exc.stderr)})") from None
+        _fix_length(tmp_wav, src, cfg)
+        # ExitStack renames the wav first, then the mp4: an mp4 on disk implies its wav is too
+    return check
+
+
+def is_conformed(mp4: str | Path, wav: str | Path) -> bool:
+    """Both outputs exist (they are only ever renamed into place when complete)."""
+    return Path(mp4).is_file() and Path(wav).is_file()
