@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""vs_plugin benchmarks. Each subcommand prints a table and can write JSON (--json).
+
+    tools/venv/bin/python tools/bench.py train --preset paper --batch 48 --device cuda
+    tools/venv/bin/python tools/bench.py infer --preset paper
+    tools/venv/bin/python tools/bench.py prep
+    tools/venv/bin/python tools/bench.py score
+    tools/venv/bin/python tools/bench.py floor      # FLOPs of one iteration / one generation
+
+Figures are medians over --repeats runs after warm-up; every run records the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from tools.bench.common import machine, print_table, resolve_device, write_json  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--json", default=None, help="write the results here as JSON")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per figure")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="training clips/s and peak memory")
+    t.add_argument("--preset", default="paper")
+    t.add_argument("--batch", type=int, default=48)
+    t.add_argument("--frames", type=int, default=215, help="video frames per clip (215 = 10 s)")
+    t.add_argument("--modes", default="fp32,bf16,bf16+compile")
+
+    i = sub.add_parser("infer", help="real-time factors of generation, vocoding, vs-generate")
+    i.add_argument("--preset", default="paper")
+    i.add_argument("--seconds", type=float, default=10.0)
+    i.add_argument("--vocoders", default="hifigan,griffin_lim")
+    i.add_argument("--video-feature", default="effnet_rgb_flow")
+    i.add_argument("--skip-end-to-end", action="store_true")
+
+    pr = sub.add_parser("prep", help="stage 0 and stage 1 seconds per clip")
+    pr.add_argument("--seconds", type=float, default=10.0)
+    pr.add_argument("--clips", type=int, default=2)
+    pr.add_argument("--extractors", default="effnet_rgb_flow:dis,effnet_rgb_flow:tvl1")
+
+    s = sub.add_parser("score", help="clips/s per scorer")
+    s.add_argument("--seconds", type=float, default=10.0)
+    s.add_argument("--clips", type=int, default=4)
+    s.add_argument("--scorers", default="mcd,timbre_similarity,onset,disentanglement")
+
+    f = sub.add_parser("floor", help="FLOPs of a training iteration and a generation")
+    f.add_argument("--preset", default="paper")
+    f.add_argument("--batch", type=int, default=4)
+    f.add_argument("--frames", type=int, default=215)
+
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    payload = {"machine": machine(device), "command": " ".join(sys.argv), "settings": vars(args)}
+
+    if args.cmd == "train":
+        from tools.bench.train import bench_train
+
+        rows = bench_train(args.preset, args.batch, args.frames, device,
+                           args.modes.split(","), args.repeats)
+        print_table(f"train ({args.preset}, batch {args.batch}, {args.frames} video frames)", rows)
+    elif args.cmd == "infer":
+        from tools.bench.infer import bench_infer
+
+        rows = bench_infer(args.preset, args.seconds, device, args.vocoders.split(","),
+                           args.video_feature, args.repeats, not args.skip_end_to_end)
+        print_table(f"infer ({args.preset}, {args.seconds:g} s clip)", rows)
+    elif args.cmd == "prep":
+        from tools.bench.prep import bench_prep
+
+        rows = bench_prep(args.seconds, args.clips, args.extractors.split(","), device)
+        print_table(f"prep ({args.seconds:g} s clips)", rows)
+    elif args.cmd == "score":
+        from tools.bench.score import bench_score
+
+        rows = bench_score(args.seconds, args.clips, args.scorers.split(","))
+        print_table(f"score ({args.seconds:g} s clips)", rows)
+    else:
+        from tools.bench.floor import bench_floor
+
+        rows = bench_floor(args.preset, args.batch, args.frames, device, args.repeats)
+        print_table(f"floor ({args.preset})", rows)
+    payload["rows"] = rows
+    print_table("machine", [payload["machine"]])
+    write_json(args.json, payload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

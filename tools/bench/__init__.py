@@ -1,0 +1,1 @@
+"""Benchmarks of vs_plugin (``python tools/bench.py --help``)."""
