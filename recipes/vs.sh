@@ -128,7 +128,8 @@ if run_stage 1; then
   else
     log "stage 1: features ${data_dir}/<set> -> ${dump_dir}/<set>/{mel,video} (${video_feature}, nj=${nj})"
     vf_opts=()
-    for kv in ${video_feature_opts}; do vf_opts+=(--feature-config "${kv}"); done
+    # shellcheck disable=SC2206
+    [[ -n "${video_feature_opts}" ]] && vf_opts=(--feature-config ${video_feature_opts})
     for set in train valid test; do
       for stream in mel video; do
         feat=mel
@@ -139,7 +140,7 @@ if run_stage 1; then
         extra=()
         [[ ${stream} == video ]] && extra=("${vf_opts[@]}")
         # shellcheck disable=SC2154
-        ${decode_cmd} JOB=1:"${nj}" "${logdir}/extract.JOB.log" \
+        ${decode_cmd} JOB=0:"$((nj - 1))" "${logdir}/extract.JOB.log" \
           vs-extract-features --data "${data_dir}/${set}" --out "${dump_dir}/${set}" \
           --stream "${stream}" --feature "${feat}" --nj "${nj}" --job JOB --device "${device}" \
           "${extra[@]}"

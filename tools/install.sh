@@ -46,7 +46,12 @@ if [[ -f "${stamp}" && "$(cat "${stamp}")" == "${want}" ]] \
 fi
 
 say "installing Python packages into ${venv} (torch, fairseq2, ...; a few minutes the first time)"
-"${venv}/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
-"${venv}/bin/python" -m pip install -q --disable-pip-version-check -e "${repo}[dev]"
+log="${venv}/install.log"
+if ! { "${venv}/bin/python" -m pip install --disable-pip-version-check --upgrade pip 'setuptools<81' wheel \
+       && "${venv}/bin/python" -m pip install --disable-pip-version-check -e "${repo}[dev]"; } >"${log}" 2>&1; then
+  tail -n 30 "${log}" >&2
+  echo "install.sh: pip failed; the whole log is ${log}" >&2
+  exit 1
+fi
 echo "${want}" > "${stamp}"
 say "done: $("${venv}/bin/python" -c 'import torch, vs_plugin; print("vs_plugin", vs_plugin.__version__, "torch", torch.__version__)')"

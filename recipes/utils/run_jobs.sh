@@ -26,6 +26,14 @@ log_pattern=$2
 shift 2
 
 mkdir -p "$(dirname "${log_pattern}")"
+# Jobs running side by side share the cores: give each its share of threads.
+if [[ -z "${OMP_NUM_THREADS:-}" ]]; then
+  njobs=$((last - first + 1))
+  ((njobs > max_jobs_run)) && njobs=${max_jobs_run}
+  threads=$(( $(nproc 2>/dev/null || echo 2) / njobs ))
+  ((threads < 1)) && threads=1
+  export OMP_NUM_THREADS=${threads}
+fi
 pids=()
 jobs_of_pid=()
 for ((job = first; job <= last; job++)); do

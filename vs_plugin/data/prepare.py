@@ -134,6 +134,8 @@ def merge(cfg: PrepareConfig, nj: int = 1, results: Iterable[ClipResult] | None 
     results = list(results) if results is not None else load_results(cfg.out_data, nj)
     good = [r for r in results if r.ok]
     bad = [r for r in results if not r.ok]
+    out_data = Path(cfg.out_data)
+    write_failed(out_data / "failed.list", [(r.source, r.reason) for r in bad])
     if not good:
         raise InputError(cfg.out_data, f"no usable clips ({len(bad)} failed); see failed.list")
     test_size = cfg.test_size
@@ -144,7 +146,6 @@ def merge(cfg: PrepareConfig, nj: int = 1, results: Iterable[ClipResult] | None 
         test_size=test_size,
         seed=cfg.seed,
     )
-    out_data = Path(cfg.out_data)
     counts = {}
     for s in SETS:
         records = [
@@ -169,6 +170,5 @@ def merge(cfg: PrepareConfig, nj: int = 1, results: Iterable[ClipResult] | None 
         if problems:
             raise RuntimeError("; ".join(problems))
         counts[s] = len(records)
-    write_failed(out_data / "failed.list", [(r.source, r.reason) for r in bad])
     counts["failed"] = len(bad)
     return counts

@@ -14,9 +14,10 @@ Design rules that keep the corpus honest for timbre transfer:
 - every event sounds the same one-shot, placed sample-exactly at the event time, with a sharp
   attack; a quieter per-clip background (hum, coloured noise, distant sounds) is added on top.
 
-Layout written under ``root``: ``<category>/videos/<id>.mp4`` and ``<id>.json`` beside it (the
-JSON is written last and marks the clip as finished), plus ``corpus.json`` recording the
-generator settings.
+Layout written under ``root``: ``<category>/videos/<split>_<NNNN>.mp4`` and the ``.json`` of
+the same stem beside it (written last: it marks the clip as finished), plus ``corpus.json``
+recording the generator settings. Utterance ids are ``<category>-<stem>``, as the ``vas``
+corpus would name the same files; the split is fixed by the generator.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -99,6 +101,7 @@ def _base(rng, **kw: Any) -> Params:
         "attack": 0.002,
         "sustain": 0.0,
         "noise": {"amp": 0.0, "lo": 100.0, "hi": 8000.0, "decay": 0.05},
+        "click": 0.0,  # level of a broadband strike/chiff transient at the onset
         "noise_seed": int(rng.integers(0, 2**31 - 1)),
     }
     p.update(kw)
@@ -108,7 +111,7 @@ def _base(rng, **kw: Any) -> Params:
 def _kick(rng) -> Params:
     return _base(
         rng,
-        f0=rng.uniform(45, 65),
+        f0=rng.uniform(45, 60),
         partials=_partials([1.0, 2.0], rng.uniform(1.5, 3.0), rng.uniform(0.25, 0.4), 0.1, rng),
         glide=rng.uniform(1.5, 2.5),
         glide_tau=rng.uniform(0.02, 0.04),
@@ -133,13 +136,13 @@ def _snare(rng) -> Params:
 def _tom(rng) -> Params:
     return _base(
         rng,
-        f0=rng.uniform(100, 160),
+        f0=rng.uniform(110, 140),
         partials=_partials(
             [1.0, 1.5, 2.1], rng.uniform(0.5, 1.0), rng.uniform(0.3, 0.45), 0.1, rng
         ),
         glide=rng.uniform(0.2, 0.4),
         glide_tau=0.05,
-        noise={"amp": rng.uniform(0.1, 0.2), "lo": 300.0, "hi": 1200.0, "decay": 0.03},
+        noise={"amp": rng.uniform(0.2, 0.4), "lo": 300.0, "hi": 1200.0, "decay": 0.04},
     )
 
 
@@ -147,42 +150,46 @@ def _church(rng) -> Params:
     ratios = [0.5, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.2]
     return _base(
         rng,
-        f0=rng.uniform(300, 420),
-        partials=_partials(ratios, rng.uniform(0.3, 0.8), rng.uniform(0.8, 1.2), 0.2, rng),
-        noise={"amp": 0.05, "lo": 2000.0, "hi": 6000.0, "decay": 0.01},
+        f0=rng.uniform(540, 570),
+        partials=_partials(ratios, rng.uniform(0.3, 0.6), rng.uniform(0.5, 0.7), 0.2, rng),
+        noise={"amp": 0.1, "lo": 2000.0, "hi": 6000.0, "decay": 0.01},
+        click=rng.uniform(0.15, 0.3),
     )
 
 
 def _glass(rng) -> Params:
     return _base(
         rng,
-        f0=rng.uniform(1500, 2200),
+        f0=rng.uniform(1900, 2000),
         partials=_partials([1.0, 2.76], rng.uniform(0.8, 1.5), rng.uniform(0.5, 0.8), 0.1, rng),
         attack=0.001,
+        noise={"amp": rng.uniform(0.05, 0.15), "lo": 3000.0, "hi": 8000.0, "decay": 0.005},
+        click=rng.uniform(0.2, 0.4),
     )
 
 
 def _gong(rng) -> Params:
-    ratios = np.sort(rng.uniform(1.0, 12.0, size=12))
+    ratios = np.sort(rng.uniform(1.0, 6.0, size=10))
     return _base(
         rng,
-        f0=rng.uniform(60, 90),
-        partials=_partials(ratios, rng.uniform(0.2, 0.6), rng.uniform(1.0, 1.4), 0.3, rng),
-        attack=0.004,
-        noise={"amp": rng.uniform(0.2, 0.4), "lo": 150.0, "hi": 1200.0, "decay": 0.5},
+        f0=rng.uniform(60, 70),
+        partials=_partials(ratios, rng.uniform(1.0, 1.4), rng.uniform(0.5, 0.7), 0.3, rng),
+        attack=0.002,
+        noise={"amp": rng.uniform(0.5, 0.7), "lo": 100.0, "hi": 600.0, "decay": 0.3},
+        click=rng.uniform(0.2, 0.4),
     )
 
 
 def _wood(rng) -> Params:
     return _base(
         rng,
-        f0=rng.uniform(600, 900),
+        f0=rng.uniform(700, 850),
         partials=_partials([1.0], 1.0, rng.uniform(0.04, 0.06), 0.1, rng),
         attack=0.001,
         noise={
             "amp": rng.uniform(0.8, 1.2),
-            "lo": rng.uniform(600, 800),
-            "hi": rng.uniform(1400, 1800),
+            "lo": rng.uniform(600, 700),
+            "hi": rng.uniform(1500, 1700),
             "decay": rng.uniform(0.02, 0.04),
         },
     )
@@ -191,12 +198,12 @@ def _wood(rng) -> Params:
 def _metal(rng) -> Params:
     return _base(
         rng,
-        f0=rng.uniform(2800, 3600),
+        f0=rng.uniform(3000, 3300),
         partials=_partials(
             [1.0, 1.41, 1.93], rng.uniform(0.3, 0.8), rng.uniform(0.15, 0.3), 0.1, rng
         ),
         attack=0.001,
-        noise={"amp": rng.uniform(0.2, 0.4), "lo": 4000.0, "hi": 8000.0, "decay": 0.01},
+        noise={"amp": rng.uniform(0.6, 0.9), "lo": 3000.0, "hi": 7000.0, "decay": 0.08},
     )
 
 
@@ -215,19 +222,22 @@ def _door(rng) -> Params:
 
 
 def _pure(rng) -> Params:
+    f0 = rng.uniform(2150, 2300)
     return _base(
         rng,
-        f0=rng.uniform(1800, 2600),
-        partials=[[1.0, 1.0, 0.04], [2.0, 0.05, 0.04]],
+        f0=f0,
+        partials=[[1.0, 1.0, 0.04], [2.0, round(rng.uniform(0.03, 0.1), 4), 0.04]],
         attack=0.008,
         sustain=rng.uniform(0.18, 0.28),
-        vibrato_hz=rng.uniform(5, 7),
-        vibrato_depth=0.01,
+        vibrato_hz=rng.uniform(4, 6),
+        vibrato_depth=0.005,
+        noise={"amp": rng.uniform(0.1, 0.3), "lo": 0.9 * f0, "hi": 1.1 * f0, "decay": 0.04},
+        click=rng.uniform(0.6, 0.9),
     )
 
 
 def _breathy(rng) -> Params:
-    f0 = rng.uniform(800, 1100)
+    f0 = rng.uniform(850, 1000)
     return _base(
         rng,
         f0=f0,
@@ -235,18 +245,20 @@ def _breathy(rng) -> Params:
         attack=0.008,
         sustain=rng.uniform(0.2, 0.3),
         noise={"amp": 1.0, "lo": 0.8 * f0, "hi": 1.25 * f0, "decay": 0.05},
+        click=rng.uniform(0.3, 0.5),
     )
 
 
 def _warble(rng) -> Params:
     return _base(
         rng,
-        f0=rng.uniform(350, 500),
+        f0=rng.uniform(400, 420),
         partials=_partials(range(1, 7), rng.uniform(0.8, 1.2), 0.05, 0.0, rng),
         attack=0.008,
         sustain=rng.uniform(0.2, 0.3),
-        vibrato_hz=rng.uniform(9, 12),
-        vibrato_depth=0.04,
+        vibrato_hz=rng.uniform(4, 6),
+        vibrato_depth=0.006,
+        click=rng.uniform(0.3, 0.5),
     )
 
 
@@ -320,9 +332,12 @@ def render_one_shot(params: Params, sample_rate: int = 22050) -> np.ndarray:
         band = signal.sosfilt(sos, white)
         band /= np.sqrt(np.mean(band**2)) + 1e-12
         out += noise["amp"] * 0.3 * band * _decay_env(t, hold, noise["decay"])
+    if p.get("click", 0.0) > 0:
+        burst = np.random.default_rng([p["noise_seed"], 1]).standard_normal(n)
+        out += p["click"] * 0.3 * burst * np.exp(-t / 0.006)
     out *= attack
-    fade = min(n, int(0.005 * sample_rate))
-    out[n - fade :] *= np.linspace(1.0, 0.0, fade)
+    fade = int(0.4 * n)  # a long fade: cutting a ringing tail short would click
+    out[n - fade :] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))
     return (SHOT_PEAK * out / (np.max(np.abs(out)) + 1e-12)).astype(np.float32)
 
 
@@ -530,16 +545,32 @@ def render_frames(meta: dict) -> np.ndarray:
 
 
 # -- clips -----------------------------------------------------------------------------------
+def events_that_fit(duration: float) -> int:
+    """How many events MIN_GAP apart fit in [EDGE, duration - TAIL]."""
+    span = duration - EDGE - TAIL
+    return int(math.floor(span / MIN_GAP + 1e-9)) + 1 if span >= 0 else 0
+
+
 def _sample_events(rng, cfg: SynthCorpusConfig) -> list[float]:
-    """Sorted times in [EDGE, duration - TAIL] at least MIN_GAP apart, rounded to 0.1 ms."""
-    count = int(rng.integers(cfg.min_events, cfg.max_events + 1))
+    """Sorted times in [EDGE, duration - TAIL] at least MIN_GAP apart, rounded to 0.1 ms.
+
+    Short clips hold fewer events: the count is capped at what fits.
+    """
+    high = min(cfg.max_events, events_that_fit(cfg.duration))
+    count = int(rng.integers(cfg.min_events, high + 1))
     span = cfg.duration - EDGE - TAIL - (count - 1) * MIN_GAP
     base = np.sort(rng.uniform(0.0, span, size=count))
     return [round(float(EDGE + b + i * MIN_GAP), 4) for i, b in enumerate(base)]
 
 
-def clip_id(category: str, split: str, index: int) -> str:
-    return f"{category}_{split}_{index:04d}"
+def clip_stem(split: str, index: int) -> str:
+    """File name (without extension) of clip ``index`` of a split."""
+    return f"{split}_{index:04d}"
+
+
+def clip_utt(category: str, split: str, index: int) -> str:
+    """Utterance id ``<category>-<stem>``, the id the ``vas`` corpus gives the same file."""
+    return f"{category}-{clip_stem(split, index)}"
 
 
 def make_clip_meta(cfg: SynthCorpusConfig, category: str, split: str, index: int) -> dict:
@@ -552,7 +583,7 @@ def make_clip_meta(cfg: SynthCorpusConfig, category: str, split: str, index: int
     family = families[int(sub[2].integers(len(families)))]
     variant = int(sub[2].integers(cfg.variants_per_family))
     return {
-        "utt": clip_id(category, split, index),
+        "utt": clip_utt(category, split, index),
         "category": category,
         "split": split,
         "seed": seed,
@@ -593,10 +624,11 @@ def write_clip(mp4_path: str | Path, meta: dict) -> Path:
                 str(tmp),
                 vcodec="libx264",
                 pix_fmt="yuv420p",
-                preset="superfast",
+                preset="veryfast",
                 crf=20,
                 acodec="aac",
-                audio_bitrate="160k",
+                aac_coder="fast",  # the default two-loop search doubles the encode time
+                audio_bitrate="128k",
                 ar=sr,
                 ac=1,
                 t=meta["duration"],
@@ -632,10 +664,10 @@ def _check_config(cfg: SynthCorpusConfig) -> None:
         raise ValueError("vas_synth: height and width must be even and at least 16 (yuv420p)")
     if not 1 <= cfg.min_events <= cfg.max_events:
         raise ValueError("vas_synth: need 1 <= min_events <= max_events")
-    if cfg.duration - EDGE - TAIL < (cfg.max_events - 1) * MIN_GAP:
+    if events_that_fit(cfg.duration) < cfg.min_events:
         raise ValueError(
-            f"vas_synth: {cfg.max_events} events {MIN_GAP} s apart do not fit in "
-            f"{cfg.duration} s clips"
+            f"vas_synth: {cfg.min_events} events {MIN_GAP} s apart do not fit in "
+            f"{cfg.duration} s clips (lower min_events or raise duration)"
         )
     if cfg.variants_per_family < 1 or cfg.fps <= 0 or cfg.sample_rate < 8000:
         raise ValueError("vas_synth: variants_per_family >= 1, fps > 0, sample_rate >= 8000")
@@ -659,8 +691,8 @@ class SynthCorpus(Corpus):
             f"({c.n_train}/{c.n_valid}/{c.n_test} train/valid/test), {c.duration} s, seed {c.seed}"
         )
 
-    def video_path(self, category: str, utt: str) -> Path:
-        return self.root / category / "videos" / f"{utt}.mp4"
+    def video_path(self, category: str, split: str, index: int) -> Path:
+        return self.root / category / "videos" / f"{clip_stem(split, index)}.mp4"
 
     def plan(self) -> list[CorpusItem]:
         """The clips this configuration defines, whether written yet or not."""
@@ -669,8 +701,9 @@ class SynthCorpus(Corpus):
         for category in self.cfg.categories:
             for split in SPLITS:
                 for i in range(counts[split]):
-                    utt = clip_id(category, split, i)
-                    out.append(CorpusItem(utt, self.video_path(category, utt), category, split))
+                    utt = clip_utt(category, split, i)
+                    path = self.video_path(category, split, i)
+                    out.append(CorpusItem(utt, path, category, split))
         return sorted(out, key=lambda it: it.utt)
 
     def _claim_root(self) -> None:
@@ -704,7 +737,9 @@ class SynthCorpus(Corpus):
         todo = [
             (
                 str(it.path),
-                make_clip_meta(self.cfg, it.category, it.split, int(it.utt.rsplit("_", 1)[1])),
+                make_clip_meta(
+                    self.cfg, it.category, it.split, int(it.path.stem.rsplit("_", 1)[1])
+                ),
             )
             for it in plan
             if not self.is_done(it)

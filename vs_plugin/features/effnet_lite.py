@@ -111,10 +111,29 @@ def cross_modality_stem(net: EfficientNetLite0, in_channels: int) -> EfficientNe
     """TSN's cross-modality start: the stem kernel becomes the mean of its RGB kernels,
     replicated over ``in_channels`` (e.g. the x/y channels of an optical-flow image)."""
     old = net._conv_stem
-    new = nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride, old.padding,
-                    bias=False)
+    new = nn.Conv2d(
+        in_channels, old.out_channels, old.kernel_size, old.stride, old.padding, bias=False
+    )
     with torch.no_grad():
         mean = old.weight.mean(dim=1, keepdim=True)
         new.weight.copy_(mean.expand(-1, in_channels, -1, -1))
     net._conv_stem = new
     return net
+
+
+def fuse_for_inference(net: EfficientNetLite0) -> EfficientNetLite0:
+    """Fold every batch norm into its convolution and use channels-last memory (CPU speed).
+
+    The result computes the same function as ``net`` in eval mode (to float rounding).
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    net = net.eval()
+    net._conv_stem, net._bn0 = fuse_conv_bn_eval(net._conv_stem, net._bn0), nn.Identity()
+    for b in net._blocks:
+        if b.has_expand:
+            b._expand_conv, b._bn0 = fuse_conv_bn_eval(b._expand_conv, b._bn0), nn.Identity()
+        b._depthwise_conv, b._bn1 = fuse_conv_bn_eval(b._depthwise_conv, b._bn1), nn.Identity()
+        b._project_conv, b._bn2 = fuse_conv_bn_eval(b._project_conv, b._bn2), nn.Identity()
+    net._conv_head, net._bn1 = fuse_conv_bn_eval(net._conv_head, net._bn1), nn.Identity()
+    return net.to(memory_format=torch.channels_last)

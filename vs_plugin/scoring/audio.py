@@ -18,13 +18,11 @@ from vs_plugin.errors import InputError
 
 @lru_cache(maxsize=48)
 def _cached(path: str, mtime_ns: int, sample_rate: int) -> np.ndarray:
-    wav = load_audio(path, sample_rate)
-    wav.setflags(write=False)
-    return wav
+    return load_audio(path, sample_rate)
 
 
 def load(path: str | Path, sample_rate: int = 22050) -> np.ndarray:
-    """Mono float32 waveform of ``path`` at ``sample_rate`` (read-only, cached)."""
+    """Mono float32 waveform of ``path`` at ``sample_rate`` (cached: do not modify it)."""
     path = Path(path)
     try:
         mtime = path.stat().st_mtime_ns

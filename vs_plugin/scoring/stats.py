@@ -59,6 +59,4 @@ def summarise_table(
     rows: Sequence[Mapping[str, float]], groups: Sequence[str], metrics: Sequence[str]
 ) -> dict[str, dict[str, MeanCI]]:
     """metric -> group -> MeanCI for per-utterance score rows."""
-    return {
-        m: summarise([float(r.get(m, math.nan)) for r in rows], groups) for m in metrics
-    }
+    return {m: summarise([float(r.get(m, math.nan)) for r in rows], groups) for m in metrics}

@@ -3,7 +3,7 @@
 One decode of the source feeds two outputs: an mp4 (H.264 video at ``fps`` and ``height x
 width``, AAC sound) for viewing and frame decoding, and a mono PCM wav at ``sample_rate`` for
 the mel. Both are padded or clipped to exactly ``duration`` seconds. Padding ``loop`` repeats
-the clip (the source is looped at the demuxer, as REGNET did with several passes);
+the clip (as REGNET did, but in the filter graph, with one period shared by picture and sound);
 ``silence`` pads the sound with zeros and the picture with its last frame.
 """
 
@@ -60,6 +60,7 @@ class SourceCheck:
     height: int
     sample_rate: int
     channels: int
+    video_duration: float
 
 
 def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
@@ -88,6 +89,8 @@ def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
         raise InputError(
             path, f"clip is {duration:.2f} s long; at least {cfg.min_duration} s needed"
         )
+    vdur = v.get("duration") or info.get("format", {}).get("duration")
+    video_duration = float(vdur) if vdur not in (None, "N/A") else duration
     width, height = int(v.get("width") or 0), int(v.get("height") or 0)
     if width <= 0 or height <= 0:
         raise InputError(path, "video stream has no frame size")
@@ -97,21 +100,26 @@ def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
         height=height,
         sample_rate=int(a.get("sample_rate") or 0),
         channels=int(a.get("channels") or 0),
+        video_duration=video_duration,
     )
 
 
-def _graph(src: Path, mp4: Path, wav: Path, cfg: ConformConfig):
+def _graph(src: Path, mp4: Path, wav: Path, cfg: ConformConfig, check: SourceCheck):
     """The ffmpeg graph: one input, a video chain, an audio chain split to two outputs."""
-    in_kwargs = {"stream_loop": -1} if cfg.pad == "loop" else {}
-    src_in = ffmpeg.input(str(src), **in_kwargs)
+    src_in = ffmpeg.input(str(src))
     v = src_in.video.filter("fps", fps=cfg.fps).filter("scale", cfg.width, cfg.height)
-    v = v.filter("setsar", "1")
-    if cfg.pad == "silence":
-        v = v.filter("tpad", stop_mode="clone", stop_duration=cfg.duration)
-    # async resampling fills timestamp gaps (each loop restarts at the longer stream's end)
-    # with silence; apad extends a sound track shorter than the picture; -t cuts both
+    v = v.filter("setsar", "1").filter("tpad", stop_mode="clone", stop_duration=cfg.duration)
+    # async resampling fills timestamp gaps with silence; apad extends a short sound track
     a = src_in.audio.filter("aresample", cfg.sample_rate, **{"async": 1, "first_pts": 0})
     a = a.filter("apad")
+    if cfg.pad == "loop":
+        # one period = the picture's length in whole output frames; the sound loops with
+        # exactly the same period so that picture and sound stay in sync on every repeat
+        frames = max(1, min(cfg.num_frames, int(round(check.video_duration * cfg.fps))))
+        samples = int(round(frames / cfg.fps * cfg.sample_rate))
+        v = v.filter("trim", end_frame=frames).filter("loop", loop=-1, size=frames, start=0)
+        v = v.filter("setpts", f"N/{cfg.fps}/TB")  # loop repeats timestamps; renumber
+        a = a.filter("atrim", end_sample=samples).filter("aloop", loop=-1, size=samples)
     split = a.filter_multi_output("asplit", 2)
     t = f"{cfg.duration:.6f}"
     out_mp4 = ffmpeg.output(
@@ -167,7 +175,7 @@ def conform_clip(
         tmp_mp4 = stack.enter_context(atomic_path(mp4, suffix=".mp4"))
         tmp_wav = stack.enter_context(atomic_path(wav, suffix=".wav"))
         try:
-            _graph(src, tmp_mp4, tmp_wav, cfg).run(capture_stdout=True, capture_stderr=True)
+            _graph(src, tmp_mp4, tmp_wav, cfg, check).run(capture_stdout=True, capture_stderr=True)
         except ffmpeg.Error as exc:
             raise InputError(src, f"could not be converted ({_first_line(exc.stderr)})") from None
         _fix_length(tmp_wav, src, cfg)

@@ -44,8 +44,10 @@ case "${corpus}" in
     [[ -d "${VAS}" ]] || { log "VAS=${VAS} is not a directory (set it in db.sh or the environment)"; exit 1; }
     log "corpus: VAS at ${VAS}"
     rm -f "${data_dir}/CORPUS_NOTE"
-    vs-prepare-data --corpus vas --corpus-config "root=${VAS}" \
-      ${categories:+--categories "${categories}"} --split "${split}" \
+    cat_args=()
+    # shellcheck disable=SC2206
+    [[ -n "${categories}" ]] && cat_args=(--categories ${categories})
+    vs-prepare-data --corpus vas --corpus-config "root=${VAS}" "${cat_args[@]}" --split "${split}" \
       --valid-size "${valid_size}" --test-size "${test_size}" "${common[@]}"
     ;;
   vas_synth)
@@ -58,9 +60,8 @@ case "${corpus}" in
     synth_cfg=("root=${VAS_SYNTH}" "n_train=${synth_train}" "n_valid=${synth_valid}"
                "n_test=${synth_test}" "duration=${duration}" "seed=${seed}")
     [[ -n "${synth_categories}" ]] && synth_cfg+=("categories=[${synth_categories// /,}]")
-    cfg_args=()
-    for kv in "${synth_cfg[@]}"; do cfg_args+=(--corpus-config "${kv}"); done
-    vs-prepare-data --corpus vas_synth "${cfg_args[@]}" --split manifest "${common[@]}"
+    vs-prepare-data --corpus vas_synth --corpus-config "${synth_cfg[@]}" --split manifest \
+      "${common[@]}"
     ;;
   *)
     log "unknown corpus '${corpus}' for egs/vas (vas or vas_synth)"

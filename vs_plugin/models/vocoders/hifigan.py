@@ -58,13 +58,15 @@ class ResBlock1(nn.Module):
     def __init__(self, channels: int, kernel: int, dilations: list[int]) -> None:
         super().__init__()
         self.convs1 = nn.ModuleList(
-            weight_norm(nn.Conv1d(channels, channels, kernel, 1, dilation=d,
-                                  padding=_padding(kernel, d)))
+            weight_norm(
+                nn.Conv1d(channels, channels, kernel, 1, dilation=d, padding=_padding(kernel, d))
+            )
             for d in dilations
         )
         self.convs2 = nn.ModuleList(
-            weight_norm(nn.Conv1d(channels, channels, kernel, 1, dilation=1,
-                                  padding=_padding(kernel)))
+            weight_norm(
+                nn.Conv1d(channels, channels, kernel, 1, dilation=1, padding=_padding(kernel))
+            )
             for _ in dilations
         )
 
@@ -91,8 +93,9 @@ class HiFiGANGenerator(nn.Module):
         self.ups = nn.ModuleList()
         for i, (u, k) in enumerate(zip(h["upsample_rates"], h["upsample_kernel_sizes"])):
             self.ups.append(
-                weight_norm(nn.ConvTranspose1d(ch // 2**i, ch // 2 ** (i + 1), k, u,
-                                               padding=(k - u) // 2))
+                weight_norm(
+                    nn.ConvTranspose1d(ch // 2**i, ch // 2 ** (i + 1), k, u, padding=(k - u) // 2)
+                )
             )
         self.resblocks = nn.ModuleList()
         for i in range(len(self.ups)):
@@ -163,8 +166,9 @@ def load_generator(checkpoint: str | Path, config: str | Path) -> tuple[HiFiGANG
     return model.eval(), h
 
 
-def check_analysis(h: dict, mel: MelConfig = MelConfig()) -> None:
+def check_analysis(h: dict, mel: MelConfig | None = None) -> None:
     """The vocoder must invert exactly the project's mel analysis; refuse otherwise."""
+    mel = mel or MelConfig()
     expected = {
         "sampling_rate": mel.sample_rate,
         "num_mels": mel.n_mels,

@@ -1,0 +1,170 @@
+"""``vs-generate`` end to end: a long video through windows, and every bad input refused."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import ffmpeg
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.infer.tinymodel import export_tiny
+from tests.media import make_audio_only, make_empty, make_video, tone
+from vs_plugin.bin.generate import main
+from vs_plugin.video.io import video_info
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return export_tiny(tmp_path_factory.mktemp("exp") / "model")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A 3 s stereo 44.1 kHz FLAC: not the model's format, to exercise decoding."""
+    path = tmp_path_factory.mktemp("ref") / "ref.flac"
+    mono = tone(3.0, 44100, (0.5, 1.5, 2.5), freq=330.0)
+    sf.write(path, np.stack([mono, 0.5 * mono], axis=1), 44100)
+    return path
+
+
+def run(model, video, reference, output, *extra):
+    return main(
+        [
+            "--video",
+            str(video),
+            "--reference",
+            str(reference),
+            "--output",
+            str(output),
+            "--model",
+            str(model),
+            "--device",
+            "cpu",
+            *extra,
+        ]
+    )
+
+
+def durations(path):
+    info = ffmpeg.probe(str(path))
+    return {s["codec_type"]: float(s["duration"]) for s in info["streams"]}
+
+
+def test_long_video_goes_through_windows(model, reference, tmp_path, capsys):
+    # 40 s at 25 fps, odd size, no sound track: 860 feature frames at 21.5 fps -> 5 windows
+    video = make_video(
+        tmp_path / "long.mp4",
+        seconds=40.0,
+        fps=25,
+        size=(36, 50),
+        audio=False,
+        events=(5.0, 20.0, 35.0),
+    )
+    out = tmp_path / "out.mp4"
+    assert run(model, video, reference, out, "--vocoder", "test_sine") == 0
+    line = capsys.readouterr().out.strip()
+    assert f"wrote {out}" in line and "5 window(s)" in line
+    for part in ("features", "generator", "vocoder", "mux"):
+        assert re.search(part + r" \d+\.\d\d s", line), part
+    d = durations(out)
+    assert abs(d["audio"] - d["video"]) <= 1024 / 22050
+    assert d["video"] == pytest.approx(40.0, abs=0.05)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4", "out.mp4"]
+
+
+def test_wav_output_with_griffin_lim(model, reference, tmp_path, capsys):
+    video = make_video(
+        tmp_path / "clip.mkv",
+        seconds=1.5,
+        fps=30,
+        vcodec="mpeg4",
+        acodec="libvorbis",
+        sr=44100,
+        channels=2,
+    )
+    out = tmp_path / "sound.wav"
+    assert run(model, video, reference, out, "--vocoder", "griffin_lim") == 0
+    info = sf.info(out)
+    expected = round(video_info(video).duration * 22050)  # the video's duration, not 1.5 s
+    assert (info.samplerate, info.subtype, info.frames) == (22050, "PCM_16", expected)
+    assert "1 window(s)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_hifigan_end_to_end(model, reference, tmp_path):
+    video = make_video(tmp_path / "clip.mp4", seconds=2.0, fps=15)
+    out = tmp_path / "out.mp4"
+    assert run(model, video, reference, out, "--vocoder", "hifigan") == 0
+    d = durations(out)
+    assert abs(d["audio"] - d["video"]) <= 1024 / 22050
+
+
+def _bad_reference(tmp_path, kind):
+    path = tmp_path / f"{kind}.wav"
+    if kind == "silent":
+        sf.write(path, np.zeros(22050, np.float32), 22050)
+    elif kind == "nan":
+        wav = tone(2.0, 22050)
+        wav[100:200] = np.nan
+        sf.write(path, wav, 22050, subtype="FLOAT")
+    elif kind == "short":
+        sf.write(path, tone(0.2, 22050, (0.05,)), 22050)
+    return path
+
+
+@pytest.fixture(scope="module")
+def good_video(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("v") / "ok.mp4", seconds=1.0)
+
+
+@pytest.mark.parametrize(
+    "case, problem",
+    [
+        ("garbage_video", "unreadable media"),
+        ("empty_video", "empty file"),
+        ("missing_video", "file not found"),
+        ("no_video_stream", "has no video stream"),
+        ("silent", "audio is silent"),
+        ("nan", "NaN"),
+        ("short", "at least 0.5 s needed"),
+        ("no_folder", "output folder does not exist"),
+        ("not_writable", "output folder is not writable"),
+    ],
+)
+def test_bad_input_one_line_error_exit_2_no_output(
+    model, reference, good_video, tmp_path, capsys, case, problem
+):
+    video, ref = good_video, reference
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "result.mp4"
+    if case == "garbage_video":
+        video = tmp_path / "garbage.mp4"
+        video.write_bytes(os.urandom(5000))
+    elif case == "empty_video":
+        video = make_empty(tmp_path / "empty.mp4")
+    elif case == "missing_video":
+        video = tmp_path / "missing.mp4"
+    elif case == "no_video_stream":
+        video = make_audio_only(tmp_path / "audio.m4a")
+    elif case in ("silent", "nan", "short"):
+        ref = _bad_reference(tmp_path, case)
+    elif case == "no_folder":
+        out = tmp_path / "nowhere" / "result.mp4"
+    elif case == "not_writable":
+        if os.geteuid() == 0:
+            pytest.skip("root writes everywhere")
+        out_dir.chmod(0o555)
+    blamed = {"no_folder": out.parent, "not_writable": out_dir}.get(case)
+    blamed = blamed or (ref if case in ("silent", "nan", "short") else video)
+    try:
+        assert run(model, video, ref, out, "--vocoder", "test_sine") == 2
+    finally:
+        out_dir.chmod(0o755)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("vs-generate: error: ")
+    assert str(blamed) in err and problem in err
+    assert list(out_dir.iterdir()) == []

@@ -1,0 +1,105 @@
+"""vs-score end to end on a small experiment layout."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from tests.scoring.sounds import fake_render_ideal, make_experiment
+from vs_plugin.bin import score
+from vs_plugin.scoring import items as items_mod
+
+
+def _tsv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+@pytest.fixture(scope="module")
+def exp(tmp_path_factory):
+    return make_experiment(tmp_path_factory.mktemp("score"), {"tone": 3, "noise": 2})
+
+
+def test_scores_results_and_comparisons(exp, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(items_mod, "_default_renderer", lambda: fake_render_ideal)
+    out, results = tmp_path / "scores", tmp_path / "RESULTS.md"
+    rc = score.main(
+        [
+            "--infer",
+            str(exp["infer"]),
+            "--gt",
+            str(exp["gt"]),
+            "--data",
+            str(exp["data"]),
+            "--scorers",
+            "mcd onset",
+            "--set",
+            "onset.tolerance=0.04",
+            "--set",
+            "mcd.against=ideal",
+            "--out",
+            str(out),
+            "--results",
+            str(results),
+            "--compare",
+            f"again={exp['infer']}",
+            "--corpus-note",
+            "Built-in synthetic corpus (not VAS).",
+        ]
+    )
+    assert rc == 0
+    rows, gt_rows, onset = (
+        _tsv(out / "mcd.tsv"),
+        _tsv(out / "gt" / "mcd.tsv"),
+        _tsv(out / "onset.tsv"),
+    )
+    assert len(rows) == 5 and {r["category"] for r in rows} == {"tone", "noise"}
+    assert len(list((out / "ideal").glob("*.wav"))) == 5  # ideal targets rendered on demand
+    # vs the ideal output, perfect timbre transfer beats the untransferred ground truth
+    for ours, gt in zip(rows, gt_rows):
+        assert 0 < float(ours["mcd"]) < float(gt["mcd"])
+    assert all(float(r["onset_f1"]) == 1.0 for r in onset if r["category"] == "tone")
+    summary = (out / "onset.summary.tsv").read_text().splitlines()
+    assert summary[0] == "metric\tcategory\tn\tmean\tci95"
+    avg = next(line.split("\t") for line in summary if line.startswith("onset_f1\tAverage\t"))
+    mean_f1 = sum(float(r["onset_f1"]) for r in onset) / len(onset)
+    assert avg[2] == "5" and float(avg[3]) == pytest.approx(mean_f1, rel=1e-5)
+    assert (out / "again" / "onset.tsv").exists()
+    assert "at 40 ms" in (out / "scorers.tsv").read_text()
+    md = results.read_text()
+    assert md.splitlines()[2] == "Built-in synthetic corpus (not VAS)."
+    assert "| Category | VarietySound | Ground truth (vocoded) | again |" in md
+    assert "### mcd ↓" in md and "| **Average** |" in md and "| tone |" in md
+    assert "MCD (Kubichek, dB) vs ideal" in md
+
+
+def test_bad_input_is_one_line_and_exit_2(exp, tmp_path, capsys):
+    rc = score.main(
+        [
+            "--infer",
+            str(tmp_path / "missing"),
+            "--data",
+            str(exp["data"]),
+            "--out",
+            str(tmp_path / "s"),
+            "--scorers",
+            "mcd",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("vs-score: error: ") and "wav.scp" in err
+    assert len(err.splitlines()) == 1
+    rc = score.main(
+        [
+            "--infer",
+            str(exp["infer"]),
+            "--data",
+            str(exp["data"]),
+            "--out",
+            str(tmp_path / "s"),
+            "--scorers",
+            "nonesuch",
+        ]
+    )
+    assert rc == 2 and "unknown scorer 'nonesuch'" in capsys.readouterr().err

@@ -1,0 +1,90 @@
+"""Window planning, cross-fades and reference policies (pure functions, fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vs_plugin.errors import InputError
+from vs_plugin.infer.pairing import make_pairs, read_pairs
+from vs_plugin.infer.windows import fade_weights, overlap_add, plan_windows
+
+
+@pytest.mark.parametrize("length", [1, 100, 215, 216, 400, 860, 2580, 2581])
+def test_windows_cover_everything_with_enough_overlap(length):
+    window, overlap = 215, 43
+    starts = plan_windows(length, window, overlap)
+    assert starts[0] == 0
+    assert min(length, starts[-1] + window) == length  # the end is covered
+    for a, b in zip(starts, starts[1:]):
+        assert a + window - b >= overlap  # every overlap is long enough
+    if length > window:
+        # and no window is wasted: one fewer would leave a too-short overlap
+        n = len(starts) - 1
+        assert n < 2 or (length - window) / (n - 1) > window - overlap
+    else:
+        assert starts == [0]
+
+
+def test_planned_window_count_for_a_40s_video():
+    # 40 s at 21.5 fps = 860 frames; windows of 215 with 43 overlap -> 5 windows
+    assert len(plan_windows(860, 215, 43)) == 5
+
+
+def test_overlap_add_is_exact_on_consistent_pieces_and_smooth_across_a_jump():
+    signal = np.sin(np.arange(1000) / 30.0)[:, None] * np.ones((1, 3))
+    starts = plan_windows(1000, 300, 50)
+    pieces = [signal[s : s + 300] for s in starts]
+    np.testing.assert_allclose(overlap_add(pieces, starts, 1000, 50), signal, atol=1e-12)
+    # two constant pieces at different levels: the blend ramps instead of jumping
+    out = overlap_add([np.zeros(60), np.ones(60)], [0, 40], 100, 20)
+    assert out[0] == 0 and out[-1] == 1
+    assert np.all(np.diff(out) >= 0) and np.max(np.diff(out)) < 0.1
+
+
+def test_fade_weights_never_vanish():
+    w = fade_weights(10, 4, 4)
+    assert np.all(w > 0) and w[4:6].tolist() == [1, 1] and w[0] < w[1]
+
+
+def test_bad_window_settings_are_rejected():
+    with pytest.raises(ValueError):
+        plan_windows(100, 10, 10)
+
+
+CATS = {f"{c}_{i}": c for c in ("dog", "gun", "baby") for i in range(4)}
+
+
+def test_same_policy_is_reconstruction():
+    assert all(p.video == p.reference == p.utt for p in make_pairs(CATS, "same"))
+
+
+def test_shuffled_takes_another_clip_of_the_same_category_reproducibly():
+    pairs = make_pairs(CATS, "shuffled", seed=3)
+    assert all(p.reference != p.video and CATS[p.reference] == CATS[p.video] for p in pairs)
+    assert pairs == make_pairs(CATS, "shuffled", seed=3)
+    other_seeds = [make_pairs(CATS, "shuffled", seed=s) for s in range(4, 9)]
+    assert any(o != pairs for o in other_seeds)
+
+
+def test_cross_takes_another_category():
+    pairs = make_pairs(CATS, "cross", seed=0)
+    assert all(CATS[p.reference] != CATS[p.video] for p in pairs)
+    with pytest.raises(ValueError, match="two categories"):
+        make_pairs({"a": "x", "b": "x"}, "cross")
+
+
+def test_explicit_pairs_file(tmp_path):
+    f = tmp_path / "pairs.txt"
+    f.write_text("# video reference\ndog_0 gun_1\ndog_0 baby_2\ngun_3 gun_3\n")
+    pairs = read_pairs(f, CATS)
+    assert [(p.utt, p.video, p.reference) for p in pairs] == [
+        ("dog_0__gun_1", "dog_0", "gun_1"),
+        ("dog_0__baby_2", "dog_0", "baby_2"),
+        ("gun_3", "gun_3", "gun_3"),
+    ]
+    f.write_text("dog_0 cat_9\n")
+    with pytest.raises(InputError, match="cat_9"):
+        read_pairs(f, CATS)
+    with pytest.raises(InputError, match="not found"):
+        read_pairs(tmp_path / "missing.txt", CATS)

@@ -1,0 +1,93 @@
+"""Test helpers: a cheap registered video feature, a fast test vocoder, an exported tiny model.
+
+The exported model is the ``tiny`` preset with random weights, written through the real
+``export_generator`` so that ``load_exported`` reads it like a trained one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vs_plugin.interfaces import VideoFeature, Vocoder
+from vs_plugin.registry import VIDEO_FEATURES, VOCODERS
+
+FEATURE_DIM = 16
+
+
+@dataclass
+class FrameStatsConfig:
+    fps: float = 21.5
+
+
+@VIDEO_FEATURES.register("test_frame_stats", config=FrameStatsConfig)
+class FrameStatsFeature(VideoFeature):
+    """Per frame: RGB means and stds, motion energy, a 3x3 grey thumbnail (16 dims)."""
+
+    dim = FEATURE_DIM
+
+    def __init__(self, cfg: FrameStatsConfig) -> None:
+        self.fps = cfg.fps
+        self.calls: list[int] = []  # chunk sizes seen (the streaming path is tested)
+
+    def __call__(self, frames: np.ndarray, *, source=None) -> np.ndarray:
+        self.calls.append(len(frames))
+        f = frames[:, ::8, ::8].astype(np.float32) / 255.0  # subsampled: tests stay fast
+        grey = f.mean(axis=3)
+        motion = np.abs(np.diff(grey, axis=0, prepend=grey[:1])).mean(axis=(1, 2))
+        t, h, w = grey.shape
+        thumb = grey[:, : h // 3 * 3, : w // 3 * 3].reshape(t, 3, h // 3, 3, w // 3)
+        thumb = thumb.mean(axis=(2, 4)).reshape(t, 9)
+        stats = [f.mean(axis=(1, 2)), f.std(axis=(1, 2)), motion[:, None], thumb]
+        return np.concatenate(stats, axis=1).astype(np.float32)
+
+
+@dataclass
+class SineVocoderConfig:
+    pass
+
+
+@VOCODERS.register("test_sine", config=SineVocoderConfig)
+class SineVocoder(Vocoder):
+    """Instant stand-in vocoder: a tone whose loudness follows the mel energy (plumbing tests)."""
+
+    sample_rate = 22050
+    hop_length = 256
+    n_mels = 80
+
+    def __init__(self, cfg: SineVocoderConfig | None = None) -> None:
+        self.frames_seen: list[int] = []
+
+    def __call__(self, mel: np.ndarray) -> np.ndarray:
+        self.frames_seen.append(len(mel))
+        env = np.repeat(np.exp(mel).mean(axis=1), self.hop_length)
+        t = np.arange(len(env)) / self.sample_rate
+        return (0.5 * np.tanh(env) * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def export_tiny(out_dir: Path, seed: int = 0) -> Path:
+    """An exported ``tiny`` generator (random weights) reading ``test_frame_stats`` features."""
+    from vs_plugin.models.export import export_generator
+    from vs_plugin.models.presets import build_generator, generator_spec
+
+    torch.manual_seed(seed)
+    spec = generator_spec("tiny", video_dim=FEATURE_DIM)
+    gen = build_generator(spec).eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stats = out_dir.parent / "stats"
+    stats.mkdir(exist_ok=True)
+    np.savez(
+        stats / "mel.npz", mean=np.full(80, -5.0, np.float32), scale=np.full(80, 2.0, np.float32)
+    )
+    np.savez(
+        stats / "video.npz",
+        mean=np.full(FEATURE_DIM, 0.3, np.float32),
+        scale=np.full(FEATURE_DIM, 0.2, np.float32),
+    )
+    export_generator(
+        gen, spec, out_dir, stats / "mel.npz", stats / "video.npz", {"name": "test_frame_stats"}
+    )
+    return out_dir

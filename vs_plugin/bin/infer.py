@@ -1,0 +1,94 @@
+"""``vs-infer`` (stage 3): generate test-set mels with a reference policy and ablations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vs_plugin.data.cliargs import str2bool
+from vs_plugin.errors import InputError
+
+PROG = "vs-infer"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Stage 3: for each clip of a set, generate a mel from its video features and a "
+            "reference mel (policy same|shuffled|cross|pairs) with a silent background. Writes "
+            "<out>/mel/<utt>.npy, mel.scp and pairs.tsv; finished clips are skipped on reruns."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="exported model folder, card file or name")
+    p.add_argument("--data", required=True, help="data dir of the set (utt2category)")
+    p.add_argument("--dump", required=True, help="dump dir of the set (video/, mel/)")
+    p.add_argument("--out", required=True, help="output folder exp/<tag>/infer_<set>_<policy>")
+    p.add_argument("--policy", default="shuffled", choices=("same", "shuffled", "cross", "pairs"))
+    p.add_argument("--pairs", default=None, help="'video_utt reference_utt' lines (--policy pairs)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the reference draws and noise")
+    p.add_argument(
+        "--drop-temporal",
+        choices=("zeros", "noise"),
+        default=None,
+        help="ablation: replace the temporal code",
+    )
+    p.add_argument(
+        "--drop-timbre",
+        choices=("zeros", "noise"),
+        default=None,
+        help="ablation: replace the timbre code",
+    )
+    p.add_argument(
+        "--with-background",
+        type=str2bool,
+        default=False,
+        help="ablation: feed the clip's own mel to the background encoder",
+    )
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0...")
+    p.add_argument("--batch-size", type=int, default=8, help="clips per generator call")
+    p.add_argument("--overwrite", action="store_true", help="redo finished clips")
+    p.add_argument("--strict", type=str2bool, default=False, help="stop at the first failure")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.policy == "pairs" and not args.pairs:
+        print(f"{PROG}: error: --policy pairs needs --pairs FILE", file=sys.stderr)
+        return 2
+    try:
+        from vs_plugin.infer.generation import GenerationConfig
+        from vs_plugin.infer.stage3 import Stage3Config, run_stage3
+        from vs_plugin.models.export import load_exported
+        from vs_plugin.models.vocoders.hifigan import pick_device
+
+        try:
+            model = load_exported(args.model, pick_device(args.device))
+        except InputError:
+            raise
+        except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
+            raise InputError(args.model, f"cannot load the model ({exc})") from None
+        cfg = Stage3Config(
+            policy=args.policy,
+            pairs_file=args.pairs,
+            seed=args.seed,
+            with_background=args.with_background,
+            batch_size=args.batch_size,
+            overwrite=args.overwrite,
+            strict=args.strict,
+        )
+        gen = GenerationConfig(
+            drop_temporal=args.drop_temporal, drop_timbre=args.drop_timbre, seed=args.seed
+        )
+        counts = run_stage3(model, args.data, args.dump, args.out, cfg, gen)
+    except (InputError, ValueError, FileNotFoundError, KeyError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    return 1 if counts["failed"] and not counts["done"] and not counts["skipped"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Training/validation examples read from ``dump/<set>/{mel,video}`` (see docs/CONTRACTS.md).
+
+VarietySound learns by self-reconstruction: the clip's own mel is the target, the timbre
+reference (the acoustic encoder scrambles its time order) and the background encoder's input.
+``reference="other_same_category"`` draws the reference from another clip of the category
+instead, for experiments. Random crops cut video and mel at the same instant (mel = upsample x
+video frames), so the pair stays aligned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from vs_plugin.data.normalize import Normalizer
+from vs_plugin.errors import InputError
+from vs_plugin.utils.files import read_scp
+
+log = logging.getLogger("vs_plugin.dataset")
+REFERENCES = ("self", "other_same_category")
+
+
+def _load_table(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise InputError(path, "missing (run stage 1, feature extraction, first)")
+    try:
+        return read_scp(path)
+    except ValueError as exc:
+        raise InputError(path, str(exc)) from None
+
+
+def _frames_of(shape_table: dict[str, str], path: Path) -> dict[str, int]:
+    out = {}
+    for utt, value in shape_table.items():
+        try:
+            out[utt] = int(value.split(",")[0])
+        except ValueError:
+            raise InputError(path, f"bad shape {value!r} for {utt} (want T,D)") from None
+    return out
+
+
+def _find_utt2category(dump_dir: Path, given: str | Path | None) -> Path | None:
+    """``utt2category`` given, in the dump set, or in the sibling ``data/<set>`` dir."""
+    if given is not None:
+        return Path(given)
+    for cand in (
+        dump_dir / "utt2category",
+        dump_dir.parent.parent / "data" / dump_dir.name / "utt2category",
+    ):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def load_features(path: str | Path, normalizer: Normalizer | None) -> np.ndarray:
+    """A ``(frames, dims)`` array from disk as float32, normalised when stats are given."""
+    path = Path(path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(path, "feature file not found") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(path, f"unreadable feature file ({exc})") from None
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise InputError(path, f"features have shape {arr.shape}; want (frames, dims)")
+    arr = arr.astype(np.float32)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(path, "features contain NaN or Inf")
+    if normalizer is None:
+        return arr
+    if arr.shape[1] != normalizer.dim:
+        raise InputError(path, f"{arr.shape[1]} dims but the statistics have {normalizer.dim}")
+    return normalizer.transform(arr)
+
+
+class DumpDataset(Dataset):
+    """Dict examples: ``utt``, ``category``, ``video`` (Dv, T), ``mel`` (n_mels, upsample*T),
+    ``ref_mel`` (n_mels, Tr), ``bg_mel`` (n_mels, Tb), ``ref_utt``; float32, normalised.
+
+    ``segment_frames`` (video frames) crops a random segment in training, the first one in
+    evaluation; ``reference_frames`` (mel frames) crops the reference likewise. Call
+    ``set_epoch`` so each epoch draws new crops; draws depend only on (seed, epoch, index),
+    so they are the same with any number of loader workers.
+    """
+
+    def __init__(
+        self,
+        dump_dir: str | Path,
+        mel_stats: str | Path | None = None,
+        video_stats: str | Path | None = None,
+        segment_frames: int | None = None,
+        reference: str = "self",
+        reference_frames: int | None = None,
+        train: bool = True,
+        seed: int = 0,
+        categories: Sequence[str] | None = None,
+        utt2category: str | Path | None = None,
+        upsample: int = 4,
+    ) -> None:
+        if reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {REFERENCES}, not {reference!r}")
+        for name, value in (
+            ("segment_frames", segment_frames),
+            ("reference_frames", reference_frames),
+        ):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive number of frames, not {value}")
+        self.dump_dir = Path(dump_dir)
+        self.reference, self.train, self.seed = reference, train, seed
+        self.segment_frames, self.reference_frames = segment_frames, reference_frames
+        self.upsample = upsample
+        self.epoch = 0
+        self.mel_norm = Normalizer.load(mel_stats) if mel_stats is not None else None
+        self.video_norm = Normalizer.load(video_stats) if video_stats is not None else None
+
+        scp = {s: _load_table(self.dump_dir / s / "feats.scp") for s in ("mel", "video")}
+        shape_files = {s: self.dump_dir / s / "feats_shape" for s in ("mel", "video")}
+        frames = {s: _frames_of(_load_table(p), p) for s, p in shape_files.items()}
+        utts = sorted(set(scp["mel"]) & set(scp["video"]))
+        dropped = sorted(set(scp["mel"]) ^ set(scp["video"]))
+        if dropped:
+            log.warning(
+                "%s: %d utterances lack one stream, skipped (e.g. %s)",
+                self.dump_dir,
+                len(dropped),
+                dropped[0],
+            )
+        for utt in utts:
+            mel_t, vid_t = frames["mel"].get(utt), frames["video"].get(utt)
+            if mel_t is not None and vid_t is not None and mel_t != upsample * vid_t:
+                raise InputError(
+                    scp["mel"][utt],
+                    f"{mel_t} mel frames for {vid_t} video frames (want {upsample} x video)",
+                )
+
+        cat_file = _find_utt2category(self.dump_dir, utt2category)
+        cats = _load_table(cat_file) if cat_file is not None else {}
+        if categories is not None or reference == "other_same_category":
+            if cat_file is None:
+                raise InputError(
+                    self.dump_dir, "no utt2category here or in the matching data/<set> dir"
+                )
+            unknown = [u for u in utts if u not in cats]
+            if unknown:
+                raise InputError(
+                    cat_file, f"no category for {len(unknown)} utts, e.g. {unknown[0]}"
+                )
+        if categories is not None:
+            wanted = set(categories)
+            utts = [u for u in utts if cats[u] in wanted]
+        if not utts:
+            raise InputError(self.dump_dir, "no utterances (for the chosen categories)")
+        self.utts = utts
+        self.mel_paths = {u: Path(scp["mel"][u]) for u in utts}
+        self.video_paths = {u: Path(scp["video"][u]) for u in utts}
+        self.category = {u: cats.get(u, "") for u in utts}
+        self.by_category: dict[str, list[str]] = {}
+        for u in utts:
+            self.by_category.setdefault(self.category[u], []).append(u)
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        key = [self.seed, self.epoch, index] if self.train else [self.seed, index]
+        return np.random.default_rng(key)
+
+    def _load_pair(self, utt: str) -> tuple[np.ndarray, np.ndarray]:
+        mel = load_features(self.mel_paths[utt], self.mel_norm)
+        video = load_features(self.video_paths[utt], self.video_norm)
+        if mel.shape[0] != self.upsample * video.shape[0]:
+            raise InputError(
+                self.mel_paths[utt],
+                f"{mel.shape[0]} mel frames for {video.shape[0]} video frames "
+                f"(want {self.upsample} x video)",
+            )
+        return mel, video
+
+    def _crop_start(self, total: int, length: int | None, rng: np.random.Generator) -> int:
+        if length is None or total <= length or not self.train:
+            return 0
+        return int(rng.integers(0, total - length + 1))
+
+    def _reference(
+        self, utt: str, full_mel: np.ndarray, rng: np.random.Generator
+    ) -> tuple[str, np.ndarray]:
+        """The reference clip and its (cropped) mel."""
+        ref_utt, mel = utt, full_mel
+        if self.reference == "other_same_category":
+            others = [u for u in self.by_category[self.category[utt]] if u != utt]
+            if others:
+                ref_utt = others[int(rng.integers(len(others)))]
+                mel = load_features(self.mel_paths[ref_utt], self.mel_norm)
+        start = self._crop_start(mel.shape[0], self.reference_frames, rng)
+        if self.reference_frames is not None:
+            mel = mel[start : start + self.reference_frames]
+        return ref_utt, mel
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        utt = self.utts[index]
+        rng = self._rng(index)
+        full_mel, video = self._load_pair(utt)
+        mel = full_mel
+        if self.segment_frames is not None:
+            start = self._crop_start(video.shape[0], self.segment_frames, rng)
+            video = video[start : start + self.segment_frames]
+            mel = full_mel[self.upsample * start : self.upsample * (start + video.shape[0])]
+        mel_t = _to_tensor(mel)
+        if self.reference == "self" and self.reference_frames is None:
+            ref_utt, ref_t = utt, mel_t  # self-reconstruction: the target is the reference
+        else:
+            ref_utt, ref = self._reference(utt, full_mel, rng)
+            ref_t = _to_tensor(ref)
+        return {
+            "utt": utt,
+            "category": self.category[utt],
+            "ref_utt": ref_utt,
+            "video": _to_tensor(video),
+            "mel": mel_t,
+            "ref_mel": ref_t,
+            "bg_mel": mel_t,  # the paper feeds the target itself to the background encoder
+        }
+
+
+def _to_tensor(a: np.ndarray) -> torch.Tensor:
+    """``(frames, dims)`` numpy -> ``(dims, frames)`` float32 tensor (model order)."""
+    return torch.from_numpy(np.ascontiguousarray(a.T, dtype=np.float32))
+
+
+def collate(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Stack examples, cropping each stream to the batch's shortest (mel stays aligned).
+
+    Clips of one corpus have one length, so nothing is normally cut; cropping (not padding)
+    keeps losses free of padded frames.
+    """
+    if not batch:
+        raise ValueError("empty batch")
+    t_video = min(b["video"].shape[-1] for b in batch)
+    up = batch[0]["mel"].shape[-1] // batch[0]["video"].shape[-1]
+    t_mel = min(min(b["mel"].shape[-1] for b in batch), up * t_video)
+    t_ref = min(b["ref_mel"].shape[-1] for b in batch)
+    t_bg = min(b["bg_mel"].shape[-1] for b in batch)
+    return {
+        "utt": [b["utt"] for b in batch],
+        "category": [b["category"] for b in batch],
+        "ref_utt": [b["ref_utt"] for b in batch],
+        "video": torch.stack([b["video"][:, :t_video] for b in batch]),
+        "mel": torch.stack([b["mel"][:, :t_mel] for b in batch]),
+        "ref_mel": torch.stack([b["ref_mel"][:, :t_ref] for b in batch]),
+        "bg_mel": torch.stack([b["bg_mel"][:, :t_bg] for b in batch]),
+    }

@@ -1,0 +1,125 @@
+"""Which reference clip conditions which video: the reference policies of stage 3.
+
+- ``same``: the clip's own audio (reconstruction).
+- ``shuffled``: a random other clip of the same category (the paper's evaluation).
+- ``cross``: a random clip of another category.
+- ``pairs``: an explicit list of ``video_utt reference_utt`` lines.
+
+Draws come from one seeded generator walked in sorted utterance order, so a seed always
+gives the same pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vs_plugin.errors import InputError
+
+POLICIES = ("same", "shuffled", "cross", "pairs")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pair:
+    utt: str  # output id
+    video: str  # utterance whose video features drive the timing
+    reference: str  # utterance whose audio gives the timbre
+
+
+def _pick(rng: np.random.Generator, options: list[str]) -> str:
+    return options[int(rng.integers(len(options)))]
+
+
+def make_pairs(
+    utt2category: dict[str, str],
+    policy: str,
+    *,
+    seed: int = 0,
+    pairs_file: str | Path | None = None,
+) -> list[Pair]:
+    """The (video, reference) pairs of ``policy`` over the utterances of one set."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown reference policy {policy!r}; policies: {', '.join(POLICIES)}")
+    if policy == "pairs":
+        if pairs_file is None:
+            raise ValueError("policy 'pairs' needs a pairs file")
+        return read_pairs(pairs_file, utt2category)
+    utts = sorted(utt2category)
+    by_cat: dict[str, list[str]] = {}
+    for u in utts:
+        by_cat.setdefault(utt2category[u], []).append(u)
+    rng = np.random.default_rng(seed)
+    out = []
+    for u in utts:
+        cat = utt2category[u]
+        if policy == "same":
+            ref = u
+        elif policy == "shuffled":
+            others = [o for o in by_cat[cat] if o != u]
+            if not others:
+                log.warning("%s: the only clip of category %r; it is its own reference", u, cat)
+                others = [u]
+            ref = _pick(rng, others)
+        else:
+            others = [o for o in utts if utt2category[o] != cat]
+            if not others:
+                raise ValueError("policy 'cross' needs at least two categories in the set")
+            ref = _pick(rng, others)
+        out.append(Pair(u, u, ref))
+    return out
+
+
+def read_pairs(path: str | Path, utt2category: dict[str, str]) -> list[Pair]:
+    """``video_utt reference_utt`` per line (``#`` comments); ids must be in the set.
+
+    Output ids are ``<video>__<reference>`` unless a video appears only once.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "pairs file not found")
+    raw: list[tuple[str, str]] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            raise InputError(path, f"line {lineno}: expected 'video_utt reference_utt'")
+        for utt in fields:
+            if utt not in utt2category:
+                raise InputError(path, f"line {lineno}: unknown utterance {utt!r}")
+        raw.append((fields[0], fields[1]))
+    if not raw:
+        raise InputError(path, "no pairs")
+    counts: dict[str, int] = {}
+    for v, _ in raw:
+        counts[v] = counts.get(v, 0) + 1
+    out, seen = [], set()
+    for v, r in raw:
+        utt = v if counts[v] == 1 else f"{v}__{r}"
+        if utt in seen:
+            raise InputError(path, f"pair {v} {r} is listed twice")
+        seen.add(utt)
+        out.append(Pair(utt, v, r))
+    return out
+
+
+def write_pairs_tsv(path: str | Path, pairs: list[Pair]) -> None:
+    """``utt<TAB>video_utt<TAB>reference_utt`` lines, sorted by utt (atomic)."""
+    from vs_plugin.utils.files import write_text_atomic
+
+    lines = [f"{p.utt}\t{p.video}\t{p.reference}\n" for p in sorted(pairs, key=lambda p: p.utt)]
+    write_text_atomic(path, "".join(lines))
+
+
+def read_pairs_tsv(path: str | Path) -> dict[str, Pair]:
+    out = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            utt, video, ref = line.split("\t")
+            out[utt] = Pair(utt, video, ref)
+    return out

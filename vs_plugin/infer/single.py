@@ -1,0 +1,197 @@
+"""One video + one reference -> a video with generated sound: what ``vs-generate`` runs.
+
+Any video ffmpeg decodes (rate, size, codec, length; sound track or not) and any reference
+audio (format, rate, channels; at least ``MIN_REFERENCE_SECONDS`` long). Frames are decoded
+as a stream in chunks so memory stays bounded for long videos; the generator and vocoder
+work on overlapping windows (see ``generation`` and ``vocode``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from vs_plugin.audio.io import _first_line, check_audible, load_audio, save_wav
+from vs_plugin.audio.mel import log_mel
+from vs_plugin.errors import InputError
+from vs_plugin.infer.generation import GenerationConfig, generate_mel, stretch_frames
+from vs_plugin.infer.mux import mux
+from vs_plugin.infer.vocode import fit_length, vocode
+from vs_plugin.interfaces import VideoFeature, Vocoder
+from vs_plugin.models.export import ExportedModel
+from vs_plugin.registry import VIDEO_FEATURES
+from vs_plugin.video.io import video_info
+
+MIN_REFERENCE_SECONDS = 0.5  # shorter references carry too little timbre to encode
+FRAME_SIZE = (256, 340)  # (H, W) frames are resized to, as in the conformed training data
+FEATURE_CHUNK = 215  # frames decoded and featurised at a time
+
+
+@dataclass
+class GenerateReport:
+    output: Path
+    duration: float  # seconds of video (and of the generated sound)
+    video_frames: int
+    windows: int
+    timings: dict[str, float] = field(default_factory=dict)  # features/generator/vocoder/mux
+
+    @property
+    def total(self) -> float:
+        return sum(self.timings.values())
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
+        after = self.total - self.timings.get("features", 0.0)
+        return (
+            f"wrote {self.output} ({self.duration:.2f} s, {self.windows} window(s)) in "
+            f"{self.total:.2f} s: {parts}; real-time factor {self.total / self.duration:.3f} "
+            f"({after / self.duration:.3f} after features)"
+        )
+
+
+def check_output(path: str | Path) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(path, "output is a directory")
+    if not folder.is_dir():
+        raise InputError(folder, "output folder does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(folder, "output folder is not writable")
+    return path
+
+
+def stream_frames(
+    path: str | Path, fps: float, size: tuple[int, int], chunk: int = FEATURE_CHUNK
+) -> Iterator[np.ndarray]:
+    """Decode ``path`` at ``fps`` and ``size=(H, W)`` and yield ``(<=chunk, H, W, 3)`` uint8."""
+    path = Path(path)
+    h, w = size
+    frame_bytes = h * w * 3
+    proc = (
+        ffmpeg.input(str(path))
+        .video.filter("fps", fps=fps)
+        .filter("scale", w, h)
+        .output("pipe:", format="rawvideo", pix_fmt="rgb24")
+        .global_args("-nostdin", "-loglevel", "error")
+        .run_async(pipe_stdout=True, pipe_stderr=True)
+    )
+    try:
+        while True:
+            data = proc.stdout.read(frame_bytes * chunk)
+            n = len(data) // frame_bytes
+            if n:
+                yield np.frombuffer(data[: n * frame_bytes], np.uint8).reshape(n, h, w, 3)
+            if len(data) < frame_bytes * chunk:
+                break
+        stderr = proc.stderr.read()
+        if proc.wait() != 0:
+            raise InputError(path, f"video could not be decoded ({_first_line(stderr)})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def extract_video_features(
+    path: str | Path,
+    feature: VideoFeature,
+    size: tuple[int, int] = FRAME_SIZE,
+    chunk: int = FEATURE_CHUNK,
+) -> np.ndarray:
+    """``(T, dim)`` features of the whole video, computed chunk by chunk.
+
+    Each chunk is featurised with one neighbouring frame on either side (then dropped), so
+    features that look at motion between frames see the same neighbours as in one pass.
+    """
+    rows: list[np.ndarray] = []
+    prev_tail: np.ndarray | None = None  # last frame before the pending chunk
+    pending: np.ndarray | None = None
+    for frames in stream_frames(path, feature.fps, size, chunk):
+        if pending is not None:
+            rows.append(_featurise(feature, prev_tail, pending, frames[:1], path))
+            prev_tail = pending[-1:]
+        pending = frames
+    if pending is None:
+        raise InputError(path, "video stream decodes to no frames")
+    rows.append(_featurise(feature, prev_tail, pending, None, path))
+    return np.concatenate(rows).astype(np.float32)
+
+
+def _featurise(feature, before, frames, after, source) -> np.ndarray:
+    parts = [p for p in (before, frames, after) if p is not None]
+    feats = np.asarray(feature(np.concatenate(parts), source=source))
+    start = 0 if before is None else len(before)
+    return feats[start : start + len(frames)]
+
+
+def load_reference(path: str | Path, model: ExportedModel) -> np.ndarray:
+    """Raw log-mel of a reference file; InputError for silent, NaN or too-short audio."""
+    sr, hop = model.mel.sample_rate, model.mel.hop_length
+    need = max(MIN_REFERENCE_SECONDS, model.generator.min_reference_frames * hop / sr)
+    wav = load_audio(path, sr)
+    check_audible(wav, path, min_seconds=need, sample_rate=sr)
+    return log_mel(wav, model.mel)
+
+
+def generate_clip(
+    video: str | Path,
+    reference: str | Path,
+    output: str | Path,
+    model: ExportedModel,
+    vocoder: Vocoder,
+    *,
+    gen: GenerationConfig | None = None,
+    feature: VideoFeature | None = None,
+) -> GenerateReport:
+    """Generate the sound of ``video`` in the timbre of ``reference``; write ``output``.
+
+    ``output`` ending in ``.wav`` gets the sound only; anything else gets the muxed video.
+    Nothing is left at ``output`` if any step fails.
+    """
+    gen = gen or GenerationConfig()
+    video, reference, output = Path(video), Path(reference), check_output(output)
+    timings: dict[str, float] = {}
+    info = video_info(video)
+    ref_mel = load_reference(reference, model)
+
+    t0 = time.perf_counter()
+    feature = feature or VIDEO_FEATURES.build(model.video_feature)
+    feats = extract_video_features(video, feature)
+    if feats.shape[1] != model.generator.video_dim:
+        raise ValueError(
+            f"video feature gives {feats.shape[1]} dims; the model expects "
+            f"{model.generator.video_dim}"
+        )
+    timings["features"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    mel, windows = generate_mel(model, feats, ref_mel, cfg=gen)
+    sr, hop = model.mel.sample_rate, model.mel.hop_length
+    samples = int(round(info.duration * sr))
+    mel = stretch_frames(mel, -(-samples // hop))
+    timings["generator"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    wav = fit_length(vocode(vocoder, mel), samples)
+    timings["vocoder"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if output.suffix.lower() == ".wav":
+        save_wav(output, wav, sr)
+    else:
+        with tempfile.TemporaryDirectory(prefix="vs-generate.") as tmp:
+            sound = save_wav(Path(tmp) / "sound.wav", wav, sr)
+            mux(video, sound, output)
+    timings["mux"] = time.perf_counter() - t0
+    return GenerateReport(output, info.duration, len(feats), windows, timings)

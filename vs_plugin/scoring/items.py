@@ -1,0 +1,182 @@
+"""Assemble ScoringItems from the recipe's directories (docs/CONTRACTS.md layouts).
+
+For a generated utterance ``u`` with pair (video ``v``, reference ``r``) from ``pairs.tsv``:
+target = vocoded ground truth of ``v`` (``infer_<set>_gt``), reference = original audio of
+``r``, original = original audio of ``v`` (``data/<set>/wav.scp``), category and event times
+of ``v``, and, when ``utt2meta`` exists (built-in corpus), the ideal output (``v``'s events in
+``r``'s timbre) rendered once into a cache directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vs_plugin.audio.io import save_wav
+from vs_plugin.errors import InputError
+from vs_plugin.interfaces import ScoringItem
+from vs_plugin.utils.files import read_scp
+
+Renderer = Callable[[dict, dict, int], np.ndarray]
+
+
+@dataclass
+class DataDir:
+    """The parts of ``data/<set>/`` that scoring reads."""
+
+    path: Path
+    wav: dict[str, str]
+    category: dict[str, str]
+    events: dict[str, list[float]] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)  # utt -> JSON file (or inline JSON)
+
+    def meta_of(self, utt: str) -> dict[str, Any]:
+        value = self.meta[utt]
+        where = self.path / "utt2meta"
+        try:
+            if value.lstrip().startswith("{"):
+                return json.loads(value)
+            return json.loads(Path(value).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(where, f"{utt}: unreadable ground truth {value!r} ({exc})") from None
+
+
+def _table(path: Path) -> dict[str, str]:
+    try:
+        return read_scp(path)
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except ValueError as exc:
+        raise InputError(path, str(exc).split(": ", 1)[-1]) from None
+
+
+def read_events(path: Path) -> dict[str, list[float]]:
+    """``utt t1 t2 ...`` (seconds) -> {utt: [t1, t2, ...]} (a line with no times: no events)."""
+    out: dict[str, list[float]] = {}
+    for utt, value in _table(path).items():
+        try:
+            out[utt] = sorted(float(t) for t in value.split())
+        except ValueError:
+            raise InputError(path, f"{utt}: event times must be numbers, got {value!r}") from None
+    return out
+
+
+def load_data_dir(path: str | Path) -> DataDir:
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(path, "data directory not found")
+    data = DataDir(path, _table(path / "wav.scp"), _table(path / "utt2category"))
+    if (path / "events").exists():
+        data.events = read_events(path / "events")
+    if (path / "utt2meta").exists():
+        data.meta = _table(path / "utt2meta")
+    return data
+
+
+def read_pairs(infer_dir: Path, utts: list[str]) -> list[tuple[str, str, str]]:
+    """``pairs.tsv`` rows (utt, video_utt, reference_utt); without it, each clip is its own."""
+    path = infer_dir / "pairs.tsv"
+    if not path.exists():
+        return [(u, u, u) for u in utts]
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise InputError(path, f"line {lineno}: expected utt<TAB>video_utt<TAB>reference_utt")
+        rows.append((parts[0], parts[1], parts[2]))
+    return rows
+
+
+def _ideal_path(cache: Path, video: str, ref: str, vmeta: dict, rmeta: dict, sr: int) -> Path:
+    blob = json.dumps([vmeta, rmeta, sr], sort_keys=True, default=str).encode()
+    return cache / f"{video}__{ref}.{hashlib.sha1(blob).hexdigest()[:10]}.wav"
+
+
+def _default_renderer() -> Renderer:
+    try:
+        from vs_plugin.data.synth import render_ideal
+    except ImportError as exc:
+        raise InputError(
+            None, f"cannot render ideal targets: vs_plugin.data.synth ({exc})"
+        ) from None
+    return render_ideal
+
+
+def render_ideals(
+    items: list[ScoringItem],
+    data: DataDir,
+    cache: Path,
+    sample_rate: int = 22050,
+    renderer: Renderer | None = None,
+) -> None:
+    """Set ``item.ideal`` for every item whose video and reference have ground truth."""
+    if not data.meta:
+        return
+    renderer = renderer or _default_renderer()
+    for item in items:
+        video, ref = item.extra["video_utt"], item.extra["reference_utt"]
+        if video not in data.meta or ref not in data.meta:
+            continue
+        vmeta, rmeta = data.meta_of(video), data.meta_of(ref)
+        path = _ideal_path(cache, video, ref, vmeta, rmeta, sample_rate)
+        if not path.exists():
+            save_wav(path, renderer(vmeta, rmeta, sample_rate), sample_rate)
+        item.ideal = path
+
+
+def build_items(
+    infer_dir: str | Path,
+    data_dir: str | Path | DataDir,
+    gt_dir: str | Path | None = None,
+) -> list[ScoringItem]:
+    """One ScoringItem per utterance of ``infer_dir/wav.scp`` (sorted by utt)."""
+    infer_dir = Path(infer_dir)
+    data = data_dir if isinstance(data_dir, DataDir) else load_data_dir(data_dir)
+    generated = _table(infer_dir / "wav.scp")
+    target = _table(Path(gt_dir) / "wav.scp") if gt_dir is not None else {}
+    pairs = {u: (v, r) for u, v, r in read_pairs(infer_dir, sorted(generated))}
+    pairs_path = infer_dir / "pairs.tsv"
+    items = []
+    for utt in sorted(generated):
+        if utt not in pairs:
+            raise InputError(pairs_path, f"{utt} (in wav.scp) has no row")
+        video, ref = pairs[utt]
+        for role, key in (("video", video), ("reference", ref)):
+            if key not in data.wav:
+                raise InputError(pairs_path, f"{utt}: {role} {key!r} is not in {data.path}/wav.scp")
+        if video not in data.category:
+            raise InputError(data.path / "utt2category", f"{video}: no category")
+        items.append(
+            ScoringItem(
+                utt=utt,
+                generated=Path(generated[utt]),
+                category=data.category[video],
+                target=Path(target[video]) if video in target else None,
+                reference=Path(data.wav[ref]),
+                original=Path(data.wav[video]),
+                event_times=data.events.get(video) if data.events else None,
+                extra={"video_utt": video, "reference_utt": ref, "cross": video != ref},
+            )
+        )
+    return items
+
+
+def ground_truth_items(items: list[ScoringItem]) -> list[ScoringItem]:
+    """The same pairs, scored with the vocoded ground truth of the video as the output.
+
+    This is the "ground truth" row of the paper's tables: the vocoder is not judged, and on
+    cross pairs it shows what no timbre transfer at all would score.
+    """
+    return [
+        replace(it, generated=it.target, target=None, extra=dict(it.extra))
+        for it in items
+        if it.target is not None
+    ]
