@@ -92,7 +92,10 @@ def report(preset: str, video_frames: int = 215) -> dict:
         module = getattr(gen, name)
         if module is None:
             continue
-        out["generator"]["modules"][name] = {"params": n_params(module), "flops": count_flops(fn, module)}
+        out["generator"]["modules"][name] = {
+            "params": n_params(module),
+            "flops": count_flops(fn, module),
+        }
     for name, disc in zip(discs.names, discs):
         out["discriminators"][name] = {
             "params": n_params(disc),

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 PREFIX = "checkpoint"
 PATTERN = re.compile(rf"^{PREFIX}_(\d+)\.pt$")
 #: Keys every training checkpoint must hold to be usable for resuming.
-REQUIRED_KEYS = ("trainer", "generator", "discriminators", "opt_g", "opt_d", "rng")
+REQUIRED_KEYS = ("trainer", "generator", "opt_g", "rng")
 
 
 class RNGState:

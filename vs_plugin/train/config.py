@@ -35,9 +35,7 @@ class DataConfig:
     valid_set: str = "valid"
     segment_frames: int | None = None  # video frames per training crop; None = whole clips
     # What produced dump/*/video (stored with the exported generator for inference).
-    video_feature: dict[str, Any] = field(
-        default_factory=lambda: {"name": "bn_inception_rgb_flow"}
-    )
+    video_feature: dict[str, Any] = field(default_factory=lambda: {"name": "bn_inception_rgb_flow"})
 
 
 @dataclass

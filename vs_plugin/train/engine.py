@@ -9,18 +9,32 @@ a time-shifted negative, eqs. 4-7); then the generator is updated with
 from __future__ import annotations
 
 import contextlib
+import inspect
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ignite.distributed as idist
 import torch
-from ignite.engine import Engine
-from ignite.metrics import Average
+from ignite.engine import Engine, Events
+from ignite.metrics import Loss
+from ignite.utils import manual_seed
+from omegaconf import OmegaConf
 from torch import nn
 
+from vs_plugin.errors import InputError
+from vs_plugin.models import presets
+from vs_plugin.models.export import Stats, export_generator
+from vs_plugin.train import checkpoint as ck
+from vs_plugin.train import handlers as H
 from vs_plugin.train import losses
-from vs_plugin.train.distributed import unwrap
+from vs_plugin.train.config import TrainJobConfig
+from vs_plugin.train.distributed import EpochData, ResumableSampler, launch, pick_backend, unwrap
+from vs_plugin.train.schedule import regnet_scheduler
+
+log = logging.getLogger("vs_plugin.train")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -72,6 +86,8 @@ class GANStep:
     ) -> None:
         self.generator = generator
         self.discriminators = list(discriminators)
+        for d in self.discriminators:  # a DDP wrapper must still say whether it wants video
+            d.needs_video = bool(getattr(unwrap(d), "needs_video", False))
         self.weights = list(weights)
         self.names = list(names)
         self.opt_g, self.opt_d = opt_g, opt_d
@@ -165,7 +181,7 @@ class GANStep:
 
 
 def create_evaluator(generator: nn.Module, device: torch.device, amp_dtype: Any) -> Engine:
-    """Validation: the generator in eval mode on each batch; ``val_mel_l1`` per clip, averaged."""
+    """Validation: the generator in eval mode; ``val_mel_l1`` = the mel L1 over the set."""
 
     def step(engine: Engine, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         b = move_batch(batch, device)
@@ -181,8 +197,300 @@ def create_evaluator(generator: nn.Module, device: torch.device, amp_dtype: Any)
         return {"fake": fake.float(), "real": b["mel"].float()}
 
     evaluator = Engine(step)
-    Average(
-        output_transform=lambda o: (o["fake"] - o["real"]).abs().mean(dim=(1, 2)),
-        device=device,
-    ).attach(evaluator, "val_mel_l1")
+    Loss(losses.mel_loss, output_transform=lambda o: (o["fake"], o["real"]), device=device).attach(
+        evaluator, "val_mel_l1"
+    )
     return evaluator
+
+
+# -- a whole run ------------------------------------------------------------------------------
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}
+
+
+def feature_dims(set_dir: Path) -> dict[str, int]:
+    """``{"n_mels": ..., "video_dim": ...}`` read from the dump's ``feats_shape`` files."""
+    dims = {}
+    for stream, key in (("mel", "n_mels"), ("video", "video_dim")):
+        path = set_dir / stream / "feats_shape"
+        if not path.is_file():
+            raise InputError(path, "missing (run stage 1, feature extraction, first)")
+        first = path.read_text(encoding="utf-8").split("\n", 1)[0].split()
+        try:
+            dims[key] = int(first[1].split(",")[1])
+        except (IndexError, ValueError):
+            raise InputError(path, f"first line is not '<utt> <frames>,<dims>': {first}") from None
+    return dims
+
+
+def model_specs(
+    model_cfg: Mapping[str, Any], dims: Mapping[str, int] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The generator spec and the discriminator specs that ``model_cfg`` describes.
+
+    ``dims`` (the features' ``n_mels`` / ``video_dim``) override the preset's; an explicit,
+    different value in ``model_cfg.generator`` is an error. Discriminator entries are names
+    or dicts; fields they leave out come from the preset's spec of the same name (so an
+    ablation only has to list the names it keeps).
+    """
+    preset = model_cfg.get("preset", "paper")
+    overrides = dict(model_cfg.get("generator") or {})
+    for key, value in (dims or {}).items():
+        if key in overrides and overrides[key] != value:
+            raise ValueError(
+                f"model.generator.{key}={overrides[key]} but the features have {key}={value}"
+            )
+        overrides[key] = value
+    gspec = presets.generator_spec(preset, **overrides)
+    chosen = model_cfg.get("discriminators")
+    base = {s["name"]: s for s in presets.discriminator_specs(preset)}
+    if chosen is None:
+        return gspec, list(base.values())
+    dspecs = []
+    for item in chosen:
+        item = {"name": item} if isinstance(item, str) else dict(item)
+        dspecs.append({"weight": 1.0, **base.get(item["name"], {}), **item})
+    return gspec, dspecs
+
+
+def _dataset(
+    set_dir: Path, train_dir: Path, segment_frames: int | None, train: bool, seed: int, cats
+):
+    """A ``DumpDataset`` over ``set_dir``, normalised with the training set's statistics."""
+    from vs_plugin.data.dataset import DumpDataset  # imported late: optional at import
+
+    stats = {s: train_dir / s / "stats.npz" for s in ("mel", "video")}
+    for path in [*stats.values(), set_dir / "mel" / "feats.scp", set_dir / "video" / "feats.scp"]:
+        if not path.is_file():
+            raise InputError(path, "missing (run stage 1, feature extraction, first)")
+    kwargs: dict[str, Any] = {
+        "mel_stats": stats["mel"],
+        "video_stats": stats["video"],
+        "segment_frames": segment_frames,
+        "train": train,
+        "seed": seed,
+    }
+    if cats:
+        if "categories" not in inspect.signature(DumpDataset).parameters:
+            raise TypeError("this DumpDataset cannot select categories")
+        kwargs["categories"] = list(cats)
+    return DumpDataset(set_dir, **kwargs)
+
+
+def _collate():
+    from vs_plugin.data import dataset as ds_module
+
+    for name in ("collate", "collate_fn", "collate_batch"):
+        if callable(fn := getattr(ds_module, name, None)):
+            return fn
+    raise ImportError("vs_plugin.data.dataset has no collate function")
+
+
+def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
+    """One process of a training run (``local_rank`` is given by ``idist.Parallel``)."""
+    job = OmegaConf.create(job_dict)
+    tc = job.train
+    rank = idist.get_rank()
+    exp_dir = Path(job.exp_dir)
+    ckpt_dir = exp_dir / "checkpoints"
+    if tc.amp not in AMP_DTYPES:
+        raise ValueError(f"train.amp must be one of {sorted(AMP_DTYPES)}, got {tc.amp!r}")
+    device = idist.device() if job.device == "auto" else torch.device(job.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        device = idist.device()
+    amp_dtype = AMP_DTYPES[tc.amp] if device.type == "cuda" else None
+
+    # Models: identical initial weights on every process, then per-process randomness.
+    manual_seed(job.seed)
+    dump = Path(job.dump_dir)
+    train_dir = dump / job.data.train_set
+    gspec, dspecs = model_specs(
+        OmegaConf.to_container(job.model, resolve=True), feature_dims(train_dir)
+    )
+    generator = presets.build_generator(gspec)
+    discs = presets.build_discriminators(
+        dspecs, generator.n_mels, generator.video_dim, generator.upsample
+    )
+    manual_seed(job.seed + rank)
+
+    cats = list(tc.categories) if tc.categories else None
+    train_ds = _dataset(train_dir, train_dir, job.data.segment_frames, True, job.seed, cats)
+    valid_ds = _dataset(
+        dump / job.data.valid_set, train_dir, job.data.segment_frames, False, job.seed, cats
+    )
+    collate = _collate()
+    sampler = ResumableSampler(train_ds, shuffle=True, seed=job.seed)
+    loader = idist.auto_dataloader(
+        train_ds,
+        batch_size=tc.batch_size,
+        sampler=sampler,
+        num_workers=tc.num_workers,
+        collate_fn=collate,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(job.seed),  # keeps the global RNG untouched
+    )
+    if len(loader) == 0:
+        raise InputError(
+            train_dir,
+            f"{len(train_ds)} training clips, fewer than one batch of {loader.batch_size} "
+            f"per process (lower train.batch_size)",
+        )
+    valid_loader = idist.auto_dataloader(
+        valid_ds,
+        batch_size=tc.batch_size,
+        shuffle=False,
+        num_workers=tc.num_workers,
+        collate_fn=collate,
+        drop_last=False,
+    )
+
+    gen_model = idist.auto_model(generator)
+    # Discriminators run several forwards per backward (real, fake, shifted): DDP must not
+    # overwrite their BatchNorm buffers in between (their running stats are never used).
+    ddp_kwargs = {"broadcast_buffers": False} if idist.get_world_size() > 1 else {}
+    disc_models = [idist.auto_model(d, **ddp_kwargs) for d in discs]
+    if tc.compile:
+        gen_model = torch.compile(gen_model)
+    adamw = {"lr": tc.lr, "betas": tuple(tc.betas), "eps": tc.eps, "weight_decay": tc.weight_decay}
+    opt_g = idist.auto_optim(torch.optim.AdamW(generator.parameters(), **adamw))
+    opt_d = idist.auto_optim(torch.optim.AdamW(discs.parameters(), **adamw)) if len(discs) else None
+    fp16 = amp_dtype is torch.float16
+    scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
+    scaler_d = torch.amp.GradScaler(device.type, enabled=fp16)
+
+    options = StepOptions(
+        loss=losses.LossConfig(**OmegaConf.to_container(job.loss, resolve=True)),
+        disc_steps=tc.disc_steps,
+        generator_warmup_steps=tc.generator_warmup_steps,
+        grad_clip=tc.grad_clip,
+        amp_dtype=amp_dtype,
+        detect_anomaly=tc.detect_anomaly,
+    )
+    step = GANStep(
+        gen_model, disc_models, discs.weights, discs.names, opt_g, opt_d,
+        scaler_g, scaler_d, device, options,
+    )  # fmt: skip
+    trainer = Engine(step)
+    epoch_length = len(loader)
+    data = EpochData(loader, sampler)
+    trainer.add_event_handler(
+        Events.EPOCH_STARTED, lambda e: data.position(e.state.iteration, epoch_length)
+    )
+    schedulers = {
+        "sched_g": regnet_scheduler(opt_g, tc.lr, tc.hold_epochs, tc.epochs, epoch_length)
+    }
+    if opt_d is not None:
+        schedulers["sched_d"] = regnet_scheduler(
+            opt_d, tc.lr, tc.hold_epochs, tc.epochs, epoch_length
+        )
+    for sched in schedulers.values():
+        trainer.add_event_handler(Events.ITERATION_STARTED, sched)
+
+    loss_names = ["loss_g", "mel_l1"]
+    if len(discs):
+        loss_names += ["adv_g", "loss_d", *(f"d_{n}" for n in discs.names)]
+    H.attach_running_averages(trainer, loss_names)
+    if tc.progress_bar:
+        H.attach_progress(trainer)
+
+    # Validation, then (same event, later) the checkpoint, so both see the same state.
+    evaluator = create_evaluator(gen_model, device, amp_dtype)
+    mel_stats = Stats.load(train_dir / "mel" / "stats.npz")
+    H.MelCepstralDistortion(mel_stats.mean, mel_stats.scale, device=device).attach(
+        evaluator, "val_mcd"
+    )
+    history: list[dict[str, float]] = []
+
+    @trainer.on(Events.EPOCH_COMPLETED(every=max(1, tc.validate_every)))
+    @trainer.on(Events.STARTED(event_filter=lambda e, _: e.state.iteration == 0))  # start value
+    def _validate(engine: Engine) -> None:
+        metrics = evaluator.run(valid_loader).metrics
+        row = {"epoch": engine.state.epoch, "iteration": engine.state.iteration, **metrics}
+        history.append(row)
+        log.info(
+            "epoch %d iteration %d: %s", row["epoch"], row["iteration"],
+            " ".join(f"{k}={v:.5g}" for k, v in metrics.items()),
+        )  # fmt: skip
+
+    tb = None
+    if rank == 0:
+        optimizers = {"lr_g": opt_g} | ({"lr_d": opt_d} if opt_d is not None else {})
+        tb = H.attach_tensorboard(
+            trainer, evaluator, exp_dir / "tensorboard", optimizers, tc.log_every
+        )
+        if len(valid_ds):
+            H.attach_mel_images(trainer, tb, generator, valid_ds[0], device, tc.image_every)
+
+    models = {"generator": generator, "discriminators": discs}
+    best = H.attach_best_checkpoint(trainer, evaluator, models, ckpt_dir)
+    to_save: dict[str, Any] = {
+        "trainer": trainer, **models, "opt_g": opt_g, "scaler_g": scaler_g, "scaler_d": scaler_d,
+        "rng": ck.RNGState(), "best": best, **schedulers,
+    }  # fmt: skip
+    if opt_d is not None:
+        to_save["opt_d"] = opt_d
+    saver = ck.attach_checkpointing(
+        trainer, to_save, ckpt_dir, tc.checkpoint_every, tc.keep_checkpoints
+    )
+    trainer.add_event_handler(Events.TERMINATE, saver)
+
+    if tc.max_iters:
+
+        @trainer.on(Events.ITERATION_COMPLETED)
+        def _stop(engine: Engine) -> None:
+            if engine.state.iteration >= tc.max_iters:
+                engine.terminate()
+
+    export: dict[str, Any] = {}
+
+    @trainer.on(Events.COMPLETED)
+    def _export(engine: Engine) -> None:
+        if rank != 0:
+            return
+        source = generator
+        if tc.export_best and best.last_checkpoint:
+            source = presets.build_generator(gspec)
+            state = torch.load(
+                ckpt_dir / best.last_checkpoint, map_location="cpu", weights_only=True
+            )
+            source.load_state_dict(state["generator"])
+        export["card"] = export_generator(
+            source, gspec, exp_dir / "model", train_dir / "mel" / "stats.npz",
+            train_dir / "video" / "stats.npz", dict(job.data.video_feature),
+        )  # fmt: skip
+        log.info("exported the generator to %s", export["card"])
+
+    if rank == 0:
+        H.write_experiment_config(exp_dir / "config.yaml", job_dict, gspec, dspecs)
+    resumed = ck.resolve_resume(job.resume_from, ckpt_dir)
+    if resumed is not None:
+        path, state = resumed
+        ck.restore({**to_save, "checkpointer": saver}, state)
+        log.info("resumed from %s (iteration %d)", path, trainer.state.iteration)
+    try:
+        trainer.run(data, max_epochs=tc.epochs, epoch_length=epoch_length)
+    except NonFiniteLossError as exc:
+        last = saver.last_checkpoint
+        where = f"last good checkpoint: {ckpt_dir / last}" if last else "no checkpoint saved yet"
+        raise NonFiniteLossError(f"{exc}; {where}") from None
+    return {
+        "iteration": trainer.state.iteration,
+        "epoch": trainer.state.epoch,
+        "history": history,
+        "export": export.get("card"),
+        "generator": generator,
+    }
+
+
+def train(job: Any) -> dict[str, Any] | None:
+    """Run training for a job config (dataclass, DictConfig or dict), in 1..N processes.
+
+    Returns the run's summary in the single-process case (None when processes were spawned).
+    """
+    merged = OmegaConf.merge(OmegaConf.structured(TrainJobConfig), job)
+    container = OmegaConf.to_container(merged, resolve=True)
+    backend = pick_backend(merged.dist.backend, merged.dist.nproc_per_node)
+    if backend is None:
+        return run_training(0, container)
+    launch(run_training, container, backend=backend, nproc_per_node=merged.dist.nproc_per_node)
+    return None

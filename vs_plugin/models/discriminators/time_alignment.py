@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vs_plugin.interfaces import Discriminator
@@ -33,7 +34,9 @@ class TimeAlignmentDiscriminator(Discriminator):
     Video features are upsampled by ``log2(upsample)`` ConvTranspose1d layers (k4, s2) to the
     mel rate, the mel goes through one Conv1d, both are concatenated and scored by a Conv1d
     stack (BatchNorm + LeakyReLU after all but the last), then a sigmoid.
-    ``forward(mel (B, n_mels, upsample*T), video (B, video_dim, T)) -> (B, N)`` scores in (0, 1).
+    ``forward(mel (B, n_mels, upsample*T), video (B, video_dim, T)) -> (B, N)`` scores in (0, 1);
+    N shrinks with the stride (106 for 860 frames); mels shorter than ``min_frames`` are
+    zero-padded to it.
     """
 
     needs_video = True
@@ -62,6 +65,19 @@ class TimeAlignmentDiscriminator(Discriminator):
                 layers += [nn.BatchNorm1d(c_out), nn.LeakyReLU(cfg.negative_slope)]
             c_in = c_out
         self.convs = nn.Sequential(*layers)
+        self.min_frames = self._min_frames()
+
+    def _min_frames(self) -> int:
+        """The shortest input for which the strided conv stack still yields one score."""
+        convs = [m for m in self.convs if isinstance(m, nn.Conv1d)]
+        length = 1
+        while True:
+            out = length
+            for c in convs:
+                out = (out + 2 * c.padding[0] - c.kernel_size[0]) // c.stride[0] + 1
+            if out >= 1:
+                return length
+            length += 1
 
     def forward(self, mel: torch.Tensor, video: torch.Tensor | None = None) -> torch.Tensor:
         if video is None:
@@ -73,5 +89,7 @@ class TimeAlignmentDiscriminator(Discriminator):
                 f"{v.shape[-1]} ({self.upsample} x {video.shape[-1]})"
             )
         h = torch.cat([self.mel_conv(mel), v.to(mel.dtype)], dim=1)
+        if h.shape[-1] < self.min_frames:  # very short clips: zero-pad to one score
+            h = F.pad(h, (0, self.min_frames - h.shape[-1]))
         out = self.convs(h).flatten(1)
         return torch.sigmoid(out) if self.cfg.sigmoid else out
