@@ -155,17 +155,23 @@ fi
 
 # -- stage 2: training ----------------------------------------------------------------------
 if run_stage 2; then
-  overrides=("preset=${preset}" "exp_dir=${exp_dir}" "dump_dir=${dump_dir}" "seed=${seed}"
-             "video_feature.name=${video_feature}")
+  overrides=("preset=${preset}" "tag=${tag}" "exp_dir=${exp_dir}" "dump_dir=${dump_dir}"
+             "seed=${seed}" "data.video_feature.name=${video_feature}")
   [[ -n "${temporal_encoder}" ]] && overrides+=("model.generator.temporal_encoder.name=${temporal_encoder}")
   [[ -n "${acoustic_encoder}" ]] && overrides+=("model.generator.acoustic_encoder.name=${acoustic_encoder}")
   [[ -n "${background_encoder}" ]] && overrides+=("model.generator.background_encoder.name=${background_encoder}")
   [[ -n "${decoder}" ]] && overrides+=("model.generator.decoder.name=${decoder}")
   if [[ -n "${discriminators}" ]]; then
-    overrides+=("model.discriminator_names=[$(echo "${discriminators}" | tr ' ' ',')]")
+    list=""
+    for d in ${discriminators}; do list+="${list:+,}{name:${d}}"; done
+    overrides+=("model.discriminators=[${list}]")
   fi
-  [[ ${ngpu} -gt 0 ]] && overrides+=("train.device=cuda" "train.nproc_per_node=${ngpu}")
-  [[ ${ngpu} -eq 0 ]] && overrides+=("train.device=cpu")
+  if [[ ${ngpu} -gt 0 ]]; then
+    overrides+=("device=cuda")
+    [[ ${ngpu} -gt 1 ]] && overrides+=("dist.nproc_per_node=${ngpu}")
+  else
+    overrides+=("device=cpu")
+  fi
   # shellcheck disable=SC2206
   overrides+=(${train_overrides})
   # exp/<tag>/run.sh: resume this experiment from stage 2 with the same arguments
@@ -182,7 +188,7 @@ if run_stage 2; then
     mkdir -p "${exp_dir}/model"
     log "stage 2: training ${preset} -> ${exp_dir} (log: ${exp_dir}/train.log, resume: ${exp_dir}/run.sh)"
     log "stage 2: overrides: ${overrides[*]}"
-    vs-train "${overrides[@]}" resume_from=auto 2>&1 | tee -a "${exp_dir}/train.log"
+    vs-train "${overrides[@]}" resume_from=auto
     [[ -f "${exp_dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${exp_dir}/model"; exit 1; }
     touch "${marker}"
   fi

@@ -50,7 +50,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1) -> list[float]:
+def timed(
+    fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1
+) -> list[float]:
     """Wall seconds of ``repeats`` calls after ``warmup`` calls (device synchronised)."""
     for _ in range(warmup):
         fn()

@@ -23,12 +23,20 @@ class BiLSTM(nn.Module):
             in_channels, hidden, num_layers=num_layers, batch_first=True, bidirectional=True
         )
 
+    def _run(self, x: torch.Tensor):
+        seq = x.transpose(1, 2)
+        if seq.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # oneDNN has no bf16 LSTM on many CPUs: run it in float32 (CUDA keeps autocast).
+            with torch.autocast("cpu", enabled=False):
+                return self.lstm(seq.float())
+        return self.lstm(seq)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.lstm(x.transpose(1, 2))
+        out, _ = self._run(x)
         return out.transpose(1, 2)
 
     def summary(self, x: torch.Tensor) -> torch.Tensor:
-        _, (h_n, _) = self.lstm(x.transpose(1, 2))
+        _, (h_n, _) = self._run(x)
         # h_n: (num_layers * 2, B, H); the last two rows are the top layer's two directions.
         return torch.cat([h_n[-2], h_n[-1]], dim=-1)
 

@@ -7,5 +7,6 @@ recipe_opts=(
   --duration 4
   --nj 2
   --local-data-opts "--synth-train 16 --synth-valid 2 --synth-test 4"
-  --train-overrides "train.max_epochs=40 train.batch_size=8"
+  --video-feature-opts "image_size=112"
+  --train-overrides "train.epochs=40 train.batch_size=8"
 )

@@ -1,0 +1,135 @@
+"""The three encoders: bottleneck width, energy masking, timbre vector over time."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vs_plugin.models.encoders.acoustic import SGAUAcousticConfig, SGAUAcousticEncoder
+from vs_plugin.models.encoders.background import (
+    EnergyMaskLSTMBackgroundConfig,
+    EnergyMaskLSTMBackgroundEncoder,
+    energy_mask,
+    frame_energy,
+)
+from vs_plugin.models.encoders.temporal import ConvLSTMTemporalConfig, ConvLSTMTemporalEncoder
+from vs_plugin.registry import TEMPORAL_ENCODERS
+
+
+def test_temporal_bottleneck_has_8_channels_per_frame() -> None:
+    enc = TEMPORAL_ENCODERS.build({"name": "conv_lstm", "channels": 32, "n_convs": 2}, 48)
+    enc.eval()
+    out = enc(torch.randn(2, 48, 23))
+    assert out.shape == (2, 8, 23)
+    assert enc.out_channels == 8
+    assert enc.bottleneck.out_features == 8  # the last layer really is 8 wide
+
+
+def test_temporal_paper_structure() -> None:
+    enc = ConvLSTMTemporalEncoder(ConvLSTMTemporalConfig(), 2048)
+    convs = [m for m in enc.convs if isinstance(m, torch.nn.Conv1d)]
+    assert len(convs) == 8 and all(c.kernel_size == (5,) and c.out_channels == 512 for c in convs)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in enc.convs) == 8
+    lstm = enc.lstm.lstm
+    assert (lstm.num_layers, lstm.hidden_size, lstm.bidirectional) == (2, 256, True)
+
+
+def test_energy_mask_zeroes_exactly_the_loud_frames() -> None:
+    torch.manual_seed(0)
+    mel = torch.randn(2, 10, 9)
+    out = energy_mask(mel, silence_value=-4.0)
+    e = mel.mean(dim=1)
+    for b in range(2):
+        median = e[b].median()
+        loud = e[b] > median
+        assert loud.sum() == 4  # 9 frames: 4 above the median
+        assert torch.all(out[b][:, loud] == -4.0)
+        assert torch.equal(out[b][:, ~loud], mel[b][:, ~loud])
+
+
+def test_energy_mask_default_silence_is_the_mel_minimum() -> None:
+    mel = torch.tensor([[[0.0, 5.0, 1.0, 6.0, -2.0]]])
+    out = energy_mask(mel)
+    assert out.tolist() == [[[0.0, -2.0, 1.0, -2.0, -2.0]]]
+
+
+def test_exp_sum_energy_uses_linear_band_energy() -> None:
+    # frame 0: one very loud band; frame 1: all bands moderately loud. Their means rank the
+    # frames one way, the linear energy (sum of exp) the other.
+    mel = torch.tensor([[[8.0, 3.0], [-10.0, 3.0], [-10.0, 3.0]]])
+    assert frame_energy(mel, "mean")[0, 0] < frame_energy(mel, "mean")[0, 1]
+    assert frame_energy(mel, "exp_sum")[0, 0] > frame_energy(mel, "exp_sum")[0, 1]
+    with pytest.raises(ValueError, match="energy"):
+        frame_energy(mel, "rms")
+
+
+def test_silent_mel_stays_silent() -> None:
+    silent = torch.full((1, 80, 50), -11.5)
+    assert torch.equal(energy_mask(silent), silent)
+    assert torch.equal(energy_mask(silent, silence_value=-11.5), silent)
+
+
+def test_background_code_is_constant_over_time() -> None:
+    enc = EnergyMaskLSTMBackgroundEncoder(EnergyMaskLSTMBackgroundConfig(lstm_hidden=8), 12)
+    out = enc(torch.randn(3, 12, 40), 17)
+    assert out.shape == (3, 16, 17)
+    assert torch.allclose(out, out[..., :1].expand_as(out))
+
+
+def test_background_ignores_the_loud_frames() -> None:
+    enc = EnergyMaskLSTMBackgroundEncoder(EnergyMaskLSTMBackgroundConfig(lstm_hidden=8), 6).eval()
+    quiet = torch.randn(1, 6, 30) * 0.1 - 5.0
+    loud_a, loud_b = quiet.clone(), quiet.clone()
+    loud_a[..., 5:10] += 9.0  # the same loud event with two different timbres
+    loud_b[..., 5:10] += torch.linspace(1.0, 17.0, 6).unsqueeze(-1)
+    assert torch.allclose(enc(loud_a, 4), enc(loud_b, 4))
+
+
+def _tiny_sgau(**kw) -> SGAUAcousticEncoder:
+    cfg = SGAUAcousticConfig(n_units=2, channels=16, norm_groups=4, lstm_hidden=8, **kw)
+    return SGAUAcousticEncoder(cfg, 10)
+
+
+def test_acoustic_any_reference_length() -> None:
+    enc = _tiny_sgau()
+    for t_ref in (enc.min_frames, 7, 333):
+        enc.train()
+        out = enc(torch.randn(2, 10, t_ref), 11)
+        assert out.shape == (2, 16, 11)
+        assert torch.allclose(out, out[..., :1].expand_as(out))
+    with pytest.raises(ValueError, match="at least"):
+        enc(torch.randn(1, 10, 1), 5)
+
+
+def test_acoustic_eval_is_deterministic_and_training_is_not() -> None:
+    enc = _tiny_sgau()
+    ref = torch.randn(1, 10, 120)
+    enc.eval()
+    assert torch.equal(enc.encode(ref), enc.encode(ref))
+    enc.train()
+    torch.manual_seed(0)
+    assert not torch.allclose(enc.encode(ref), enc.encode(ref))  # R draws differ
+
+
+def test_sgau_paper_structure() -> None:
+    enc = SGAUAcousticEncoder(SGAUAcousticConfig(), 80)
+    assert len(enc.units) == 5
+    unit = enc.units[0]
+    k = [m.kernel_size[0] for m in unit.input_gate if isinstance(m, torch.nn.Conv1d)]
+    assert k == [5, 7]
+    assert isinstance(unit.input_gate[-1], torch.nn.InstanceNorm1d)
+    assert unit.output_gate[0].kernel_size == (3,) and unit.skip_gate[0].kernel_size == (5,)
+    assert isinstance(unit.output_gate[1], torch.nn.GroupNorm)
+    assert unit.input_gate[0].in_channels == 80 and unit.skip_gate[0].in_channels == 80
+    assert enc.out_channels == 512
+
+
+def test_first_unit_gets_the_same_tensor_on_both_inputs() -> None:
+    enc = _tiny_sgau()
+    seen = []
+    enc.units[0].register_forward_pre_hook(lambda _m, args: seen.append(args))
+    enc.units[1].register_forward_pre_hook(lambda _m, args: seen.append(args))
+    enc.train()(torch.randn(1, 10, 40), 3)
+    (x0, c0), (x1, c1) = seen
+    assert x0 is c0
+    assert x1.shape == c1.shape and not torch.equal(x1, c1)

@@ -1,0 +1,76 @@
+"""Real-time factors: the generator (eager vs inference_mode), each vocoder, and the whole
+vs-generate path (features, generator, vocoder, mux) for one clip."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tools.bench.common import median, timed
+from tools.bench.media import synth_clips
+from vs_plugin.audio.mel import log_mel
+from vs_plugin.models.presets import build_generator, generator_spec
+from vs_plugin.registry import VOCODERS
+
+
+def _export(preset: str, video_feature: str, tmp: Path, device: torch.device):
+    from vs_plugin.models.export import export_generator, load_exported
+
+    dims = {"effnet_rgb_flow": 2560, "bn_inception_rgb_flow": 2048}
+    spec = generator_spec(preset, video_dim=dims.get(video_feature, 2048))
+    gen = build_generator(spec)
+    stats = tmp / "mel.npz"
+    np.savez(stats, mean=np.full(80, -5.0, np.float32), scale=np.full(80, 2.0, np.float32))
+    vstats = tmp / "video.npz"
+    d = spec["video_dim"]
+    np.savez(vstats, mean=np.zeros(d, np.float32), scale=np.ones(d, np.float32))
+    export_generator(gen, spec, tmp / "model", stats, vstats, {"name": video_feature})
+    return load_exported(tmp / "model", device)
+
+
+def bench_infer(preset: str, seconds: float, device: torch.device, vocoders: list[str],
+                video_feature: str, repeats: int, end_to_end: bool) -> list[dict[str, Any]]:
+    rows = []
+    torch.manual_seed(0)
+    spec = generator_spec(preset)
+    gen = build_generator(spec).to(device).eval()
+    frames = int(round(seconds * 21.5))
+    video = torch.randn(1, spec["video_dim"], frames, device=device)
+    ref = torch.randn(1, spec["n_mels"], frames * spec["upsample"], device=device)
+    with torch.no_grad():
+        t_plain = median(timed(lambda: gen.generate(video, ref), device, repeats))
+    with torch.inference_mode():
+        t_inf = median(timed(lambda: gen.generate(video, ref), device, repeats))
+    rows.append({"part": "generator (no_grad)", "seconds": t_plain, "rtf": t_plain / seconds,
+                 "x_real_time": seconds / t_plain})
+    rows.append({"part": "generator (inference_mode)", "seconds": t_inf, "rtf": t_inf / seconds,
+                 "x_real_time": seconds / t_inf})
+    wav = np.random.default_rng(0).standard_normal(int(seconds * 22050)).astype(np.float32) * 0.1
+    mel = log_mel(wav)
+    for name in vocoders:
+        voc = VOCODERS.build(name).to(device)
+        t = median(timed(lambda voc=voc: voc(mel), device, repeats))
+        rows.append({"part": f"vocoder {name}", "seconds": t, "rtf": t / seconds,
+                     "x_real_time": seconds / t})
+    if end_to_end:
+        from vs_plugin.infer.single import generate_clip
+
+        tmp = Path(tempfile.mkdtemp(prefix="vs-bench-infer."))
+        clip = synth_clips(seconds, 1, tmp)[0]
+        model = _export(preset, video_feature, tmp, device)
+        voc = VOCODERS.build(vocoders[0]).to(device)
+        generate_clip(clip.path, clip.path, tmp / "warm.mp4", model, voc)  # warm-up
+        report = generate_clip(clip.path, clip.path, tmp / "out.mp4", model, voc)
+        for part, t in report.timings.items():
+            rows.append({"part": f"vs-generate: {part}", "seconds": t, "rtf": t / seconds,
+                         "x_real_time": seconds / t if t else None})
+        after = report.total - report.timings.get("features", 0.0)
+        rows.append({"part": "vs-generate: total", "seconds": report.total,
+                     "rtf": report.total / seconds, "x_real_time": seconds / report.total})
+        rows.append({"part": "vs-generate: after features", "seconds": after,
+                     "rtf": after / seconds, "x_real_time": seconds / after})
+    return rows
