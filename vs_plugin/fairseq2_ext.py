@@ -26,11 +26,12 @@ from vs_plugin.registry import REGISTRIES, Entry, Registry
 
 FAMILY = "varietysound"
 ARCHS = ("paper", "tiny")
-#: Extra folders of asset cards (os.pathsep-separated), e.g. ``exp/<tag>/model``.
+#: Extra asset cards (os.pathsep-separated): card files, folders of cards, or exported model
+#: folders such as ``exp/<tag>/model`` (their ``card.yaml``).
 CARD_PATH_ENV = "VS_PLUGIN_CARD_PATH"
 
 
-def _default_generator_spec() -> dict[str, Any]:
+def _default_generator_spec() -> dict[str, object]:
     from vs_plugin.models.presets import generator_spec
 
     return generator_spec("paper")
@@ -40,7 +41,7 @@ def _default_generator_spec() -> dict[str, Any]:
 class VarietySoundModelConfig:
     """The generator spec (``{"name": ..., **config}``) that the family factory builds."""
 
-    generator: dict[str, Any] = field(default_factory=_default_generator_spec)
+    generator: dict[str, object] = field(default_factory=_default_generator_spec)
 
 
 def create_varietysound_model(config: VarietySoundModelConfig) -> Generator:
@@ -95,8 +96,11 @@ def setup_vs_plugin_extension(container: DependencyContainer) -> None:
     )
     _register_archs(container)
     register_package_assets(container, "vs_plugin.cards")
-    for folder in filter(None, os.environ.get(CARD_PATH_ENV, "").split(os.pathsep)):
-        register_file_assets(container, Path(folder), not_exist_ok=True)
+    for entry in filter(None, os.environ.get(CARD_PATH_ENV, "").split(os.pathsep)):
+        path = Path(entry)
+        if path.is_dir() and (path / "card.yaml").is_file():
+            path = path / "card.yaml"  # an exported model folder: its other YAML is no card
+        register_file_assets(container, path, not_exist_ok=True)
     _bridge_registries(container)
 
 

@@ -1,0 +1,149 @@
+"""The whole recipe, stages 0-5, on a very small built-in corpus (CPU, a few minutes); then a
+training run killed mid-stage-2 resumes from its checkpoint through exp/<tag>/run.sh; and the
+second recipe (egs/folder_demo) runs stages 0-1 on a generated folder corpus.
+
+Outputs go to a temporary folder through --data-dir/--dump-dir/--exp-root and VAS_SYNTH.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.media import make_video
+from vs_plugin.utils.files import read_scp
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def recipe_env(tmp: Path) -> dict[str, str]:
+    return {**os.environ, "VS_SKIP_INSTALL_CHECK": "true", "VAS_SYNTH": str(tmp / "synth"),
+            "OMP_NUM_THREADS": "1", "VAS": ""}
+
+
+def common(tmp: Path, tag: str) -> list[str]:
+    return ["--data-dir", str(tmp / "data"), "--dump-dir", str(tmp / "dump"),
+            "--exp-root", str(tmp / "exp"), "--tag", tag, "--duration", "2",
+            "--video-feature-opts", "image_size=64",
+            "--local-data-opts",
+            "--synth-train 3 --synth-valid 1 --synth-test 2 --synth-categories 'drum bell'"]
+
+
+def run_recipe(tmp: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    out = subprocess.run([str(REPO / "egs" / "vas" / "run.sh"), *args], env=recipe_env(tmp),
+                         capture_output=True, text=True, timeout=timeout, check=False)
+    (tmp / f"run.{time.time():.0f}.log").write_text(out.stdout + out.stderr)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    out = run_recipe(tmp, *common(tmp, "e2e"), "--infer-policies", "same shuffled",
+                     "--train-overrides", "train.epochs=2 train.batch_size=2")
+    assert out.returncode == 0, out.stderr[-4000:]
+    return tmp, out
+
+
+def test_every_stage_leaves_valid_outputs(demo):
+    tmp, out = demo
+    assert "BUILT-IN SYNTHETIC" in out.stderr and "Successfully finished" in out.stderr
+    for s in ("train", "valid", "test"):
+        wavs = read_scp(tmp / "data" / s / "wav.scp")
+        assert len(wavs) == {"train": 6, "valid": 2, "test": 4}[s]
+        for utt, shape in read_scp(tmp / "dump" / s / "video" / "feats_shape").items():
+            t_vid = int(shape.split(",")[0])
+            t_mel = int(read_scp(tmp / "dump" / s / "mel" / "feats_shape")[utt].split(",")[0])
+            assert t_mel == 4 * t_vid == 4 * 43
+    exp = tmp / "exp" / "e2e"
+    for f in ("config.yaml", "train.log", "model/generator.pt", "model/card.yaml", "run.sh"):
+        assert (exp / f).is_file(), f
+    assert list((exp / "tensorboard").glob("events.out.tfevents.*"))
+    for policy in ("same", "shuffled", "gt"):
+        d = exp / f"infer_test_{policy}"
+        wavs = read_scp(d / "wav.scp")
+        assert len(wavs) == 4
+        for path in wavs.values():
+            audio, sr = sf.read(path)
+            assert sr == 22050 and abs(len(audio) / sr - 2.0) < 0.05
+            assert np.isfinite(audio).all() and np.abs(audio).max() > 0
+        if policy != "gt":
+            assert len(list((d / "mp4").glob("*.mp4"))) == 4
+            pairs = (d / "pairs.tsv").read_text().splitlines()
+            assert len([p for p in pairs if p and not p.startswith("utt")]) == 4
+    results = (exp / "RESULTS.md").read_text()
+    assert "built-in synthetic corpus" in results
+    for metric in ("mcd", "timbre_sim", "onset_f1"):
+        assert metric in results
+    for scorer in ("mcd", "timbre_similarity", "onset", "disentanglement"):
+        assert (exp / "scores" / f"{scorer}.tsv").is_file()
+    kit = exp / "listening_test"
+    assert (kit / "items.csv").is_file() and (kit / "key.csv").is_file()
+    assert (kit / "instructions.md").is_file() and (kit / "manifest.json").is_file()
+
+
+def test_finished_stages_are_a_quick_no_op(demo):
+    tmp, _ = demo
+    t0 = time.time()
+    out = run_recipe(tmp, *common(tmp, "e2e"), "--infer-policies", "same shuffled",
+                     "--stop-stage", "4")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stderr.count("already") >= 5
+    assert time.time() - t0 < 60
+
+
+def test_killed_training_resumes_through_exp_run_sh(demo):
+    tmp, _ = demo
+    args = [*common(tmp, "resume"), "--stage", "2", "--stop-stage", "2",
+            "--train-overrides", "train.epochs=30 train.batch_size=2 train.checkpoint_every=2"]
+    proc = subprocess.Popen([str(REPO / "egs" / "vas" / "run.sh"), *args], env=recipe_env(tmp),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    ckpts = tmp / "exp" / "resume" / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(ckpts.glob("checkpoint_*.pt")):
+        time.sleep(1)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(ckpts.glob("checkpoint_*.pt")), "no checkpoint before the kill"
+    assert not (tmp / "exp" / "resume" / "model" / "generator.pt").exists()
+    resume = tmp / "exp" / "resume" / "run.sh"
+    out = subprocess.run([str(resume), "--train-overrides",
+                          "train.epochs=3 train.batch_size=2 train.checkpoint_every=2"],
+                         env=recipe_env(tmp), capture_output=True, text=True, timeout=600,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = (tmp / "exp" / "resume" / "train.log").read_text()
+    assert "resumed from" in log
+    assert (tmp / "exp" / "resume" / "model" / "generator.pt").is_file()
+
+
+def test_second_recipe_runs_stages_0_1_on_a_folder_corpus(tmp_path):
+    folder = tmp_path / "my corpus"
+    for cat in ("clap", "tick"):
+        for i in range(5):
+            make_video(folder / cat / f"clip {i}.mp4", seconds=1.5, events=(0.2 + 0.1 * i, 0.9))
+    env = {**recipe_env(tmp_path), "FOLDER": str(folder)}
+    out = subprocess.run(
+        [str(REPO / "egs" / "folder_demo" / "run.sh"), "--stage", "0", "--stop-stage", "1",
+         "--duration", "1.5", "--video-feature-opts", "image_size=64",
+         "--data-dir", str(tmp_path / "data"), "--dump-dir", str(tmp_path / "dump"),
+         "--exp-root", str(tmp_path / "exp"), "--local-data-opts",
+         "--valid-size 1 --test-size 1"],
+        env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "BUILT-IN SYNTHETIC" not in out.stderr
+    counts = {
+        s: len(read_scp(tmp_path / "data" / s / "wav.scp")) for s in ("train", "valid", "test")
+    }
+    assert counts == {"train": 6, "valid": 2, "test": 2}
+    assert (tmp_path / "dump" / "train" / "video" / "stats.npz").is_file()
