@@ -108,11 +108,12 @@ if run_stage 0; then
     log "stage 0: data preparation already done (${marker}); --overwrite true to redo"
   else
     log "stage 0: data preparation -> ${data_dir}/{train,valid,test} (conformed media in ${dump_dir}/media)"
-    # shellcheck disable=SC2086
+    # the options string may quote values with spaces: --local-data-opts "--categories 'a b'"
+    eval "data_opts=(${local_data_opts})"
     local/data.sh --data-dir "${data_dir}" --media-dir "${dump_dir}/media" --nj "${nj}" \
       --strict "${strict}" --duration "${duration}" --fps "${fps}" --height "${height}" \
       --width "${width}" --sample-rate "${sample_rate}" --pad "${pad}" --seed "${seed}" \
-      ${corpus:+--corpus "${corpus}"} ${local_data_opts}
+      ${corpus:+--corpus "${corpus}"} "${data_opts[@]}"
     for set in train valid test; do
       validate_data_dir.sh "${data_dir}/${set}"
     done

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_dump, tiny_job
+from tests.train.conftest import make_dump, tiny_job
 
 from vs_plugin.train.engine import train
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import make_dump, tiny_job
+from tests.train.conftest import make_dump, tiny_job
 
 from vs_plugin.train.engine import train
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import ignite.distributed as idist
 import pytest
 import torch
-from conftest import make_dump, tiny_job
+from tests.train.conftest import make_dump, tiny_job
 from omegaconf import OmegaConf
 
 from vs_plugin.train.config import TrainJobConfig

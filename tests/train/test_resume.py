@@ -6,7 +6,7 @@ import logging
 
 import pytest
 import torch
-from conftest import tiny_job
+from tests.train.conftest import tiny_job
 
 from vs_plugin.errors import InputError
 from vs_plugin.train import checkpoint as ck
