@@ -13,7 +13,7 @@ set -euo pipefail
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/utils/log.sh"
 SECONDS=0
-cmdline="$0 $*"
+cmdline="$(printf '%q ' "$0" "$@")"  # quoted, for exp/<tag>/run.sh
 
 # -- options (each is also --flag-name on the command line) ---------------------------------
 stage=0                 # first stage to run
@@ -175,13 +175,16 @@ if run_stage 2; then
   fi
   # shellcheck disable=SC2206
   overrides+=(${train_overrides})
-  # exp/<tag>/run.sh: resume this experiment from stage 2 with the same arguments
-  {
-    echo "#!/usr/bin/env bash"
-    echo "# Resume ${tag} from stage 2 with the arguments it was started with."
-    echo "cd \"$(pwd)\" && ${cmdline} --stage 2 \"\$@\""
-  } >"${exp_dir}/run.sh"
-  chmod +x "${exp_dir}/run.sh"
+  # exp/<tag>/run.sh: resume this experiment from stage 2 with the arguments it started with
+  if [[ ! -f "${exp_dir}/run.sh" || "${overwrite}" == true ]]; then
+    {
+      echo "#!/usr/bin/env bash"
+      echo "# Resume ${tag} from stage 2 with the arguments it was started with;"
+      echo "# later options (e.g. --stop-stage 5) are added after them."
+      echo "cd $(printf '%q' "$(pwd)") && ${cmdline}--stage 2 \"\$@\""
+    } >"${exp_dir}/run.sh"
+    chmod +x "${exp_dir}/run.sh"
+  fi
   marker="${exp_dir}/model/.done"
   if is_done "${marker}"; then
     log "stage 2: already trained (${marker}); --overwrite true to retrain"
