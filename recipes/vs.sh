@@ -26,7 +26,7 @@ strict=false            # stop at the first bad input file (default: list it and
 nj=2                    # parallel jobs for stages 0, 1
 ngpu=0                  # GPUs for training (0: CPU; >1: ignite.distributed, one process each)
 device=auto             # device for extraction/generation/vocoding: auto, cpu, cuda
-tag=""                  # experiment name (default: <corpus>_<preset>)
+tag=""                  # experiment name (default: <recipe folder>_<preset>)
 seed=1
 data_dir=data           # Kaldi-style data dirs
 dump_dir=dump           # features
@@ -80,7 +80,7 @@ for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit; 
 done
 [[ "${preset}" == paper || "${preset}" == tiny ]] || { log "--preset must be paper or tiny"; exit 1; }
 
-[[ -z "${tag}" ]] && tag="${corpus:-corpus}_${preset}"
+[[ -z "${tag}" ]] && tag="$(basename "$(pwd)")_${preset}"  # e.g. vas_tiny
 exp_dir="${exp_root}/${tag}"
 mkdir -p "${exp_dir}"
 run_stage() { [[ ${stage} -le $1 && ${stop_stage} -ge $1 ]]; }

@@ -93,7 +93,7 @@ def make_experiment(
                 timbre = {"kind": "tone", "f0": float(110 * 2 ** (i / 5)), "decay": 0.08}
             else:
                 timbre = {"kind": "noise", "seed": i, "bright": i % 2 == 0, "decay": 0.03}
-            slots = np.arange(0.1, seconds - 0.2, 0.25)
+            slots = np.arange(0.2, seconds - 0.2, 0.25)  # past the onset scorer's skipped start
             ev = sorted(float(x) for x in rng.choice(slots, size=min(3, slots.size), replace=False))
             truth[u] = {"events": ev, "timbre": timbre, "duration": seconds}
             wav[u] = str(save_wav(data / "wav" / f"{u}.wav", render(ev, timbre, seconds)))

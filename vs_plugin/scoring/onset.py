@@ -54,6 +54,10 @@ class OnsetConfig:
     tolerance: float = 0.05  # s; F1 / MAE matching window
     ap_tolerance: float = 0.1  # s; AP matching window (CondFoleyGen's delta)
     reference: str = "auto"  # "auto" (events > original > target), or force one source
+    # s; the envelope's first frames are ignored (both clips): a clip-start transient (a sound
+    # already playing when the clip starts, vocoder start-up) would otherwise be the envelope's
+    # maximum and, after normalisation, hide every event under the threshold. 0 disables it.
+    skip_start: float = 0.1
 
     def __post_init__(self) -> None:
         if self.reference not in _SOURCES:
@@ -70,6 +74,10 @@ def detect_onsets(wav: np.ndarray, cfg: OnsetConfig | None = None) -> tuple[np.n
     wav = np.asarray(wav, dtype=np.float32)
     if wav.size == 0 or float(np.max(np.abs(wav))) < 1e-4:
         return np.zeros(0), np.zeros(0)
+    skip = int(round(cfg.skip_start * cfg.sample_rate))
+    wav = wav[skip:]  # the first skip_start seconds are not looked at
+    if wav.size == 0 or float(np.max(np.abs(wav))) < 1e-4:
+        return np.zeros(0), np.zeros(0)
     env = librosa.onset.onset_strength(y=wav, sr=cfg.sample_rate, hop_length=cfg.hop_length)
     frames = librosa.onset.onset_detect(
         onset_envelope=env, sr=cfg.sample_rate, hop_length=cfg.hop_length, delta=cfg.delta
@@ -83,7 +91,7 @@ def detect_onsets(wav: np.ndarray, cfg: OnsetConfig | None = None) -> tuple[np.n
         half = int(cfg.conf_window * cfg.sample_rate)
         centres = np.round(times * cfg.sample_rate).astype(int)
         conf = np.array([mag[max(0, c - half) : c + half + 1].max() for c in centres])
-    return _nms(times, conf, cfg.nms_window)
+    return _nms(times + skip / cfg.sample_rate, conf, cfg.nms_window)
 
 
 def _nms(times: np.ndarray, conf: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +193,8 @@ class OnsetScorer(Scorer):
         """The reference event times of ``item`` and where they came from."""
         want = self.cfg.reference
         if want in ("auto", "events") and item.event_times is not None:
-            return np.sort(np.asarray(item.event_times, float)), "events"
+            times = np.sort(np.asarray(item.event_times, float))
+            return times[times >= self.cfg.skip_start], "events"  # the skipped start is not judged
         for source in ("original", "target"):
             path = getattr(item, source)
             if want in ("auto", source) and path is not None:
@@ -214,6 +223,7 @@ class OnsetScorer(Scorer):
         }[c.reference]
         return (
             f"onsets: librosa (hop {c.hop_length}, delta {c.delta}, {c.nms_window * 1000:g} ms "
-            f"NMS) vs {ref}; acc = count match, AP (CondFoleyGen, {c.ap_tolerance * 1000:g} ms, "
+            f"NMS, first {c.skip_start * 1000:g} ms ignored) vs {ref}; acc = count match, "
+            f"AP (CondFoleyGen, {c.ap_tolerance * 1000:g} ms, "
             f"{c.confidence} confidence), P/R/F1 and MAE at {c.tolerance * 1000:g} ms"
         )

@@ -1,0 +1,40 @@
+"""The benchmark harness and the prepared GPU check, dry-run on the CPU so they cannot rot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_on_cpu_writes_every_table(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        ["bash", str(REPO / "tools" / "gpu_check.sh"), "--device", "cpu", "--small",
+         "--out", str(tmp_path), "--python", sys.executable],
+        capture_output=True, text=True, timeout=900, env=env, check=False,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "gpu_check summary" in out.stdout
+    for name in ("train", "infer", "floor"):
+        payload = json.loads((tmp_path / f"{name}.json").read_text())
+        assert payload["machine"]["device"] == "cpu" and payload["rows"]
+    train = json.loads((tmp_path / "train.json").read_text())["rows"][0]
+    assert train["clips_per_s"] > 0 and train["tflop_per_iter"] > 0
+    assert 0 < train["floor_fraction"] < 1
+    floor = json.loads((tmp_path / "floor.json").read_text())["rows"]
+    assert {r["what"].split(" (")[0] for r in floor} == {"train iteration", "generation"}
+
+
+def test_bench_help_lists_every_subcommand():
+    out = subprocess.run([sys.executable, str(REPO / "tools" / "bench.py"), "--help"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    for sub in ("train", "infer", "prep", "score", "floor"):
+        assert sub in out.stdout
