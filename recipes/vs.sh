@@ -260,7 +260,8 @@ if run_stage 5; then
       --data "${data_dir}/${test_set}" --out "${exp_dir}/listening_test" --seed "${seed}" \
       2>&1 | tee "${exp_dir}/listening_kit.log"
   fi
-  if [[ -f RESULTS.md || -w . ]]; then
+  # the recipe folder's RESULTS.md shows the latest result of an experiment kept beside it
+  if [[ "${exp_root}" != /* ]]; then
     cp "${exp_dir}/RESULTS.md" RESULTS.md
   fi
 fi
