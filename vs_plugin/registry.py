@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata as importlib_metadata
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, is_dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -308,4 +308,5 @@ def registry(kind: str) -> Registry[Any]:
     try:
         return REGISTRIES[kind]
     except KeyError:
-        raise RegistryError(f"unknown component kind {kind!r}; kinds: {', '.join(REGISTRIES)}")
+        known = ", ".join(REGISTRIES)
+        raise RegistryError(f"unknown component kind {kind!r}; kinds: {known}") from None

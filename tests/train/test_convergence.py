@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.train.conftest import make_dump, tiny_job
 
+from tests.train.conftest import make_dump, tiny_job
 from vs_plugin.train.engine import train
 
 

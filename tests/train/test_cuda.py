@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-from tests.train.conftest import make_dump, tiny_job
 
+from tests.train.conftest import make_dump, tiny_job
 from vs_plugin.train.engine import train
 
 pytestmark = pytest.mark.cuda

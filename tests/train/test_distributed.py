@@ -7,9 +7,9 @@ from pathlib import Path
 import ignite.distributed as idist
 import pytest
 import torch
-from tests.train.conftest import make_dump, tiny_job
 from omegaconf import OmegaConf
 
+from tests.train.conftest import make_dump, tiny_job
 from vs_plugin.train.config import TrainJobConfig
 from vs_plugin.train.distributed import launch, pick_backend
 from vs_plugin.train.engine import run_training

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 import torch
-from tests.train.conftest import tiny_job
 
+from tests.train.conftest import tiny_job
 from vs_plugin.errors import InputError
 from vs_plugin.train import checkpoint as ck
 from vs_plugin.train import engine as engine_mod

@@ -10,7 +10,9 @@ from vs_plugin.infer.windows import overlap_add, plan_windows
 from vs_plugin.interfaces import Vocoder
 from vs_plugin.registry import VOCODERS
 
-CHUNK_FRAMES = 860  # 10 s of mel per vocoder call
+# 30 s of mel per vocoder call: a 10 s clip (whose mel is stretched a few frames past 860 to
+# match the video's duration) is one call, not two overlapping full-length ones.
+CHUNK_FRAMES = 2580
 OVERLAP_FRAMES = 32  # cross-faded frames between chunks (covers HiFi-GAN's edge effects)
 
 

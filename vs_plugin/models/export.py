@@ -94,7 +94,7 @@ def export_generator(
     video_stats_path: str | Path,
     video_feature_spec: dict[str, Any],
     *,
-    mel: MelConfig = MelConfig(),
+    mel: MelConfig | None = None,
     card_name: str | None = None,
     arch: str | None = None,
     install_card: bool = False,
@@ -104,6 +104,7 @@ def export_generator(
     ``install_card`` also writes a copy of the card, with an absolute checkpoint path, into the
     fairseq2 user asset folder so that ``load_model(card_name)`` finds it from anywhere.
     """
+    mel = mel or MelConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
