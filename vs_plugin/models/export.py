@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
 
 from vs_plugin.audio.mel import MelConfig
+from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import Generator
 from vs_plugin.registry import GENERATORS
@@ -32,34 +32,13 @@ CARD_FILE = "card.yaml"
 
 
 @dataclass
-class Stats:
-    """Per-channel standardisation (``(x - mean) / scale``), invertible."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def load(cls, path: str | Path) -> Stats:
-        with np.load(path) as z:
-            return cls(np.asarray(z["mean"], np.float32), np.asarray(z["scale"], np.float32))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """``(frames, channels)`` raw -> normalised."""
-        return ((x - self.mean) / self.scale).astype(np.float32)
-
-    def inverse(self, x: np.ndarray) -> np.ndarray:
-        """``(frames, channels)`` normalised -> raw."""
-        return (x * self.scale + self.mean).astype(np.float32)
-
-
-@dataclass
 class ExportedModel:
     """A trained generator with its normalisation and the features it expects."""
 
     generator: Generator
     spec: dict[str, Any]
-    mel_stats: Stats
-    video_stats: Stats
+    mel_stats: Normalizer
+    video_stats: Normalizer
     video_feature: dict[str, Any]
     mel: MelConfig
     directory: Path | None = None
@@ -193,8 +172,8 @@ def load_exported(
     return ExportedModel(
         generator=generator,
         spec=meta["generator"],
-        mel_stats=Stats.load(directory / "mel_stats.npz"),
-        video_stats=Stats.load(directory / "video_stats.npz"),
+        mel_stats=Normalizer.load(directory / "mel_stats.npz"),
+        video_stats=Normalizer.load(directory / "video_stats.npz"),
         video_feature=meta.get("video_feature") or {"name": "effnet_rgb_flow"},
         mel=MelConfig(**meta.get("mel", {})),
         directory=directory,

@@ -24,9 +24,10 @@ from ignite.utils import manual_seed
 from omegaconf import OmegaConf
 from torch import nn
 
+from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
 from vs_plugin.models import presets
-from vs_plugin.models.export import Stats, export_generator
+from vs_plugin.models.export import export_generator
 from vs_plugin.train import checkpoint as ck
 from vs_plugin.train import handlers as H
 from vs_plugin.train import losses
@@ -395,7 +396,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
 
     # Validation, then (same event, later) the checkpoint, so both see the same state.
     evaluator = create_evaluator(gen_model, device, amp_dtype)
-    mel_stats = Stats.load(train_dir / "mel" / "stats.npz")
+    mel_stats = Normalizer.load(train_dir / "mel" / "stats.npz")
     H.MelCepstralDistortion(mel_stats.mean, mel_stats.scale, device=device).attach(
         evaluator, "val_mcd"
     )
@@ -450,9 +451,8 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
         source = generator
         if tc.export_best and best.last_checkpoint:
             source = presets.build_generator(gspec)
-            state = torch.load(
-                ckpt_dir / best.last_checkpoint, map_location="cpu", weights_only=True
-            )
+            best_path = ckpt_dir / best.last_checkpoint
+            state = torch.load(best_path, map_location="cpu", weights_only=True)
             source.load_state_dict(state["generator"])
         export["card"] = export_generator(
             source, gspec, exp_dir / "model", train_dir / "mel" / "stats.npz",
