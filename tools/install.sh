@@ -8,6 +8,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${VS_VENV:-${repo}/tools/venv}"
 python="${PYTHON:-python3}"
 stamp="${venv}/.vs_plugin-install-stamp"
+# The sound-effects embedding of the sfx_similarity scorer. Its metadata pins old librosa and
+# numpy releases that it does not need (it uses torch and numpy only; the scorer computes its
+# front end itself), so it is installed without dependencies, outside setup.cfg's resolution.
+AISFX_VERSION=0.1.2
 
 say() { echo "[install $(date '+%H:%M:%S')] $*"; }
 
@@ -38,7 +42,7 @@ if [[ ! -x "${venv}/bin/python" ]]; then
   "${python}" -m venv "${venv}"
 fi
 
-want="$(cat "${repo}/setup.cfg" "${repo}/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+want="$( (cat "${repo}/setup.cfg" "${repo}/pyproject.toml"; echo "aisfx ${AISFX_VERSION}") | sha256sum | cut -d' ' -f1)"
 if [[ -f "${stamp}" && "$(cat "${stamp}")" == "${want}" ]] \
     && "${venv}/bin/python" -c "import vs_plugin" >/dev/null 2>&1; then
   say "Python packages up to date (${venv})"
@@ -48,7 +52,9 @@ fi
 say "installing Python packages into ${venv} (torch, fairseq2, ...; a few minutes the first time)"
 log="${venv}/install.log"
 if ! { "${venv}/bin/python" -m pip install --disable-pip-version-check --upgrade pip 'setuptools<81' wheel \
-       && "${venv}/bin/python" -m pip install --disable-pip-version-check -e "${repo}[dev]"; } >"${log}" 2>&1; then
+       && "${venv}/bin/python" -m pip install --disable-pip-version-check -e "${repo}[dev]" \
+       && "${venv}/bin/python" -m pip install --disable-pip-version-check --no-deps \
+            "aisfx==${AISFX_VERSION}"; } >"${log}" 2>&1; then
   tail -n 30 "${log}" >&2
   echo "install.sh: pip failed; the whole log is ${log}" >&2
   exit 1

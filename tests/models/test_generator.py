@@ -94,3 +94,82 @@ def test_no_background_ablation_builds() -> None:
     gen = build_generator(generator_spec("tiny", video_dim=24, use_background=False))
     assert gen.background_encoder is None
     assert gen.generate(torch.randn(1, 24, 5), torch.randn(1, 80, 9)).shape == (1, 80, 20)
+
+
+def _with_silence(**overrides) -> torch.nn.Module:
+    torch.manual_seed(0)
+    gen = build_generator(generator_spec("tiny", video_dim=24, **overrides))
+    gen.set_silence(torch.linspace(-3.0, -1.0, 80))
+    return gen
+
+
+def test_silence_is_per_bin_and_independent_of_the_batch() -> None:
+    gen = _with_silence().eval()
+    quiet, loud = torch.randn(1, 80, 30) - 5.0, torch.randn(1, 80, 30) + 5.0
+    alone = gen.silent_background(quiet, 12)
+    batched = gen.silent_background(torch.cat([quiet, loud]), 12)
+    assert torch.equal(alone[0], batched[0]) and torch.equal(batched[0], batched[1])
+    assert torch.allclose(alone[0, :, 0], torch.linspace(-3.0, -1.0, 80))
+    video = torch.randn(1, 24, 9)
+    one = gen.generate(video, quiet)
+    two = gen.generate(torch.cat([video, torch.randn(1, 24, 9)]), torch.cat([quiet, loud]))
+    assert torch.allclose(one[0], two[0], atol=1e-5)  # a clip's output ignores its batch-mates
+
+
+def test_silence_travels_with_the_weights_and_old_checkpoints_load() -> None:
+    gen = _with_silence()
+    state = gen.state_dict()
+    fresh = build_generator(generator_spec("tiny", video_dim=24))
+    assert not fresh.has_silence
+    fresh.load_state_dict(state)
+    assert fresh.has_silence and torch.equal(fresh.silence_mel, gen.silence_mel)
+    old = {k: v for k, v in state.items() if "silence" not in k}
+    legacy = build_generator(generator_spec("tiny", video_dim=24))
+    legacy.load_state_dict(old)  # a checkpoint from before the silence was recorded
+    assert not legacy.has_silence
+
+
+def test_energy_mask_fills_the_recorded_silence() -> None:
+    gen = _with_silence()
+    mel = torch.randn(2, 80, 40)
+    masked = gen.background_encoder.mask(mel)
+    loud = (masked != mel).any(dim=1)
+    assert loud.any()
+    for b in range(2):
+        assert torch.allclose(
+            masked[b][:, loud[b]], gen.silence_mel[:, None].expand(-1, int(loud[b].sum()))
+        )
+
+
+def test_background_dropout_only_in_training() -> None:
+    gen = _with_silence(background_dropout=1.0)
+    video, ref, bg = torch.randn(2, 24, 9), torch.randn(2, 80, 30), torch.randn(2, 80, 36)
+    gen.train()
+    torch.manual_seed(1)
+    dropped = gen.encode(video, ref, bg)
+    torch.manual_seed(1)
+    silent = gen.encode(video, ref, None)
+    bg_ch = gen.background_encoder.out_channels
+    assert torch.allclose(dropped[:, -bg_ch:], silent[:, -bg_ch:], atol=1e-6)
+    gen.eval()  # at inference a given background is used as given
+    assert not torch.allclose(
+        gen.encode(video, ref, bg)[:, -bg_ch:], gen.encode(video, ref)[:, -bg_ch:]
+    )
+    with pytest.raises(ValueError, match="background_dropout"):
+        build_generator(generator_spec("tiny", video_dim=24, background_dropout=1.5))
+
+
+def test_eval_draws_average_seeded_resampling() -> None:
+    torch.manual_seed(0)
+    spec = generator_spec("tiny", video_dim=24, acoustic_encoder={"eval_draws": 4})
+    gen = build_generator(spec).eval()
+    enc = gen.acoustic_encoder
+    ref = torch.randn(1, 80, 60)
+    a = enc.encode(ref)
+    state = torch.get_rng_state()
+    b = enc.encode(ref)
+    assert torch.equal(a, b)  # seeded: one reference, one timbre vector
+    assert torch.equal(state, torch.get_rng_state())  # the global random state is untouched
+    enc.cfg.eval_draws = 0
+    assert not torch.allclose(enc.encode(ref), a)  # R off differs from the averaged draws
+    assert not enc.resample.forced

@@ -3,8 +3,13 @@
 VarietySound learns by self-reconstruction: the clip's own mel is the target, the timbre
 reference (the acoustic encoder scrambles its time order) and the background encoder's input.
 ``reference="other_same_category"`` draws the reference from another clip of the category
-instead, for experiments. Random crops cut video and mel at the same instant (mel = upsample x
-video frames), so the pair stays aligned.
+instead, for experiments. Validation measures the inference condition instead
+(``reference="other_timbre"``: a fixed other clip of another sound source where the data dir
+knows sources (``utt2timbre``), else of another category, else any other clip; see
+``vs_plugin.train.validation``); ``"other_category"`` gives cross-category pairs. Where the
+corpus can render the ideal output of a pair (the built-in corpus: ``utt2meta``), examples
+carry its normalised mel as ``ideal_mel``. Random crops cut video and mel at the same
+instant (mel = upsample x video frames), so the pair stays aligned.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from vs_plugin.errors import InputError
 from vs_plugin.utils.files import read_scp
 
 log = logging.getLogger("vs_plugin.dataset")
-REFERENCES = ("self", "other_same_category")
+REFERENCES = ("self", "other_same_category", "other_timbre", "other_category")
 
 
 def _load_table(path: Path) -> dict[str, str]:
@@ -45,17 +50,19 @@ def _frames_of(shape_table: dict[str, str], path: Path) -> dict[str, int]:
     return out
 
 
-def _find_utt2category(dump_dir: Path, given: str | Path | None) -> Path | None:
-    """``utt2category`` given, in the dump set, or in the sibling ``data/<set>`` dir."""
+def _find_table(dump_dir: Path, name: str, given: str | Path | None = None) -> Path | None:
+    """Table ``name`` given, in the dump set, or in the sibling ``data/<set>`` dir."""
     if given is not None:
         return Path(given)
-    for cand in (
-        dump_dir / "utt2category",
-        dump_dir.parent.parent / "data" / dump_dir.name / "utt2category",
-    ):
+    for cand in (dump_dir / name, dump_dir.parent.parent / "data" / dump_dir.name / name):
         if cand.is_file():
             return cand
     return None
+
+
+def _find_utt2category(dump_dir: Path, given: str | Path | None) -> Path | None:
+    """``utt2category`` given, in the dump set, or in the sibling ``data/<set>`` dir."""
+    return _find_table(dump_dir, "utt2category", given)
 
 
 def load_features(path: str | Path, normalizer: Normalizer | None) -> np.ndarray:
@@ -141,7 +148,7 @@ class DumpDataset(Dataset):
 
         cat_file = _find_utt2category(self.dump_dir, utt2category)
         cats = _load_table(cat_file) if cat_file is not None else {}
-        if categories is not None or reference == "other_same_category":
+        if categories is not None or reference in ("other_same_category", "other_category"):
             if cat_file is None:
                 raise InputError(
                     self.dump_dir, "no utt2category here or in the matching data/<set> dir"
@@ -163,6 +170,72 @@ class DumpDataset(Dataset):
         self.by_category: dict[str, list[str]] = {}
         for u in utts:
             self.by_category.setdefault(self.category[u], []).append(u)
+        optional = {n: _find_table(self.dump_dir, n) for n in ("utt2timbre", "utt2meta", "events")}
+        tables = {n: _load_table(p) if p is not None else {} for n, p in optional.items()}
+        self.timbre = {u: tables["utt2timbre"][u] for u in utts if u in tables["utt2timbre"]}
+        self.meta_paths = {u: tables["utt2meta"][u] for u in utts if u in tables["utt2meta"]}
+        self.events = {
+            u: [float(t) for t in tables["events"][u].split()]
+            for u in utts
+            if u in tables["events"]
+        }
+        self._fixed_refs = (
+            self._fixed_references() if reference in ("other_timbre", "other_category") else {}
+        )
+        self._ideal_cache: dict[tuple[str, str], np.ndarray | None] = {}
+
+    def _fixed_references(self) -> dict[str, str]:
+        """One reference per clip, fixed by the seed: another source (else category, else clip).
+
+        Candidates are walked in sorted order with one seeded generator, so the pairs do not
+        change between epochs or runs.
+        """
+        rng = np.random.default_rng([self.seed, 17])
+        out = {}
+        for u in self.utts:
+            others = [o for o in self.utts if o != u]
+            tiers = []
+            if self.reference == "other_timbre" and u in self.timbre:
+                tiers.append([o for o in others if self.timbre.get(o, u) != self.timbre[u]])
+            tiers.append([o for o in others if self.category[o] != self.category[u]])
+            if self.reference == "other_timbre":
+                tiers.append(others)
+            pool = next((t for t in tiers if t), [u])
+            out[u] = pool[int(rng.integers(len(pool)))]
+        return out
+
+    def ideal_mel(self, video_utt: str, ref_utt: str) -> np.ndarray | None:
+        """The normalised mel ``(frames, n_mels)`` of the ideal output of a pair, or None.
+
+        Defined where the corpus can render it (``utt2meta`` with the built-in corpus's
+        ground truth): the video clip's events in the reference clip's timbre, no background.
+        """
+        key = (video_utt, ref_utt)
+        if key not in self._ideal_cache:
+            self._ideal_cache[key] = self._render_ideal(video_utt, ref_utt)
+        return self._ideal_cache[key]
+
+    def _render_ideal(self, video_utt: str, ref_utt: str) -> np.ndarray | None:
+        if video_utt not in self.meta_paths or ref_utt not in self.meta_paths:
+            return None
+        import json
+
+        from vs_plugin.audio.mel import log_mel
+        from vs_plugin.data.synth import render_ideal
+
+        metas = []
+        for utt in (video_utt, ref_utt):
+            path = Path(self.meta_paths[utt])
+            try:
+                metas.append(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                raise InputError(path, f"unreadable ground truth ({exc})") from None
+        try:
+            wav = render_ideal(metas[0], metas[1])
+        except (KeyError, TypeError, ValueError):
+            return None  # not the built-in corpus's ground truth
+        mel = log_mel(wav).astype(np.float32)
+        return self.mel_norm.transform(mel) if self.mel_norm is not None else mel
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -195,7 +268,10 @@ class DumpDataset(Dataset):
     ) -> tuple[str, np.ndarray]:
         """The reference clip and its (cropped) mel."""
         ref_utt, mel = utt, full_mel
-        if self.reference == "other_same_category":
+        if utt in self._fixed_refs and self._fixed_refs[utt] != utt:
+            ref_utt = self._fixed_refs[utt]
+            mel = load_features(self.mel_paths[ref_utt], self.mel_norm)
+        elif self.reference == "other_same_category":
             others = [u for u in self.by_category[self.category[utt]] if u != utt]
             if others:
                 ref_utt = others[int(rng.integers(len(others)))]
@@ -210,6 +286,7 @@ class DumpDataset(Dataset):
         rng = self._rng(index)
         full_mel, video = self._load_pair(utt)
         mel = full_mel
+        start = 0
         if self.segment_frames is not None:
             start = self._crop_start(video.shape[0], self.segment_frames, rng)
             video = video[start : start + self.segment_frames]
@@ -220,6 +297,12 @@ class DumpDataset(Dataset):
         else:
             ref_utt, ref = self._reference(utt, full_mel, rng)
             ref_t = _to_tensor(ref)
+        extra: dict[str, Any] = {}
+        if self.reference != "self" and ref_utt != utt:
+            ideal = self.ideal_mel(utt, ref_utt)
+            if ideal is not None:
+                a = self.upsample * start
+                extra["ideal_mel"] = _to_tensor(ideal[a : a + mel.shape[0]])
         return {
             "utt": utt,
             "category": self.category[utt],
@@ -228,6 +311,7 @@ class DumpDataset(Dataset):
             "mel": mel_t,
             "ref_mel": ref_t,
             "bg_mel": mel_t,  # the paper feeds the target itself to the background encoder
+            **extra,
         }
 
 
@@ -249,6 +333,10 @@ def collate(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     t_mel = min(min(b["mel"].shape[-1] for b in batch), up * t_video)
     t_ref = min(b["ref_mel"].shape[-1] for b in batch)
     t_bg = min(b["bg_mel"].shape[-1] for b in batch)
+    extra = {}
+    if all("ideal_mel" in b for b in batch):
+        t_ideal = min(t_mel, *(b["ideal_mel"].shape[-1] for b in batch))
+        extra["ideal_mel"] = torch.stack([b["ideal_mel"][:, :t_ideal] for b in batch])
     return {
         "utt": [b["utt"] for b in batch],
         "category": [b["category"] for b in batch],
@@ -257,4 +345,5 @@ def collate(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "mel": torch.stack([b["mel"][:, :t_mel] for b in batch]),
         "ref_mel": torch.stack([b["ref_mel"][:, :t_ref] for b in batch]),
         "bg_mel": torch.stack([b["bg_mel"][:, :t_bg] for b in batch]),
+        **extra,
     }

@@ -1,7 +1,9 @@
 """Kaldi-style data directories: write, read and validate ``data/<set>/``.
 
 Files (see docs/CONTRACTS.md): ``video.scp``, ``wav.scp``, ``utt2category``,
-``category2utt``, optional ``utt2meta``, ``events`` and ``utt2source``, and ``failed.list``.
+``category2utt``, optional ``utt2meta``, ``events``, ``utt2timbre`` and ``utt2source``, and
+``failed.list``. ``utt2timbre`` names the sound source of a clip (e.g. ``drum/kick``) where the
+corpus knows it; the reference-match scorer reads it.
 Keys are sorted in C (byte) order and unique, as Kaldi's tools expect.
 """
 
@@ -29,6 +31,7 @@ class Record:
     source: Path | None = None
     meta: Path | None = None
     events: list[float] | None = None
+    timbre: str | None = None  # the clip's sound-source label, when the corpus knows it
 
 
 @dataclass
@@ -68,6 +71,7 @@ def write_data_dir(path: str | Path, records: Iterable[Record]) -> Path:
         "events": {
             r.utt: " ".join(f"{t:.4f}" for t in r.events) for r in recs if r.events is not None
         },
+        "utt2timbre": {r.utt: r.timbre for r in recs if r.timbre},
     }
     for name, table in optional.items():
         if table:
@@ -86,6 +90,7 @@ def read_data_dir(path: str | Path) -> DataDir:
     source = read_scp(path / "utt2source") if (path / "utt2source").exists() else {}
     meta = read_scp(path / "utt2meta") if (path / "utt2meta").exists() else {}
     events = read_scp(path / "events") if (path / "events").exists() else {}
+    timbre = read_scp(path / "utt2timbre") if (path / "utt2timbre").exists() else {}
     out = DataDir(path)
     for utt in video:
         ev = events.get(utt)
@@ -97,6 +102,7 @@ def read_data_dir(path: str | Path) -> DataDir:
             source=Path(source[utt]) if utt in source else None,
             meta=Path(meta[utt]) if utt in meta else None,
             events=[float(x) for x in ev.split()] if ev is not None else None,
+            timbre=timbre.get(utt),
         )
     return out
 
@@ -116,7 +122,15 @@ def validate_data_dir(path: str | Path, *, check_files: bool = True) -> list[str
     if problems:
         return problems
     tables: dict[str, Mapping[str, str]] = {}
-    for name in ("video.scp", "wav.scp", "utt2category", "utt2meta", "events", "utt2source"):
+    for name in (
+        "video.scp",
+        "wav.scp",
+        "utt2category",
+        "utt2meta",
+        "events",
+        "utt2timbre",
+        "utt2source",
+    ):
         f = path / name
         if not f.is_file():
             continue
@@ -135,7 +149,7 @@ def validate_data_dir(path: str | Path, *, check_files: bool = True) -> list[str
         return problems
     utts = set(tables["video.scp"])
     for name, table in tables.items():
-        if name in ("video.scp", "utt2meta", "events", "utt2source"):
+        if name in ("video.scp", "utt2meta", "events", "utt2timbre", "utt2source"):
             extra = set(table) - utts
         else:
             extra = set(table) ^ utts

@@ -53,6 +53,7 @@ class ClipResult:
     wav: str = ""
     meta: str = ""
     events: list[float] | None = None
+    timbre: str | None = None
 
 
 def find_meta(source: Path) -> Path | None:
@@ -63,13 +64,32 @@ def find_meta(source: Path) -> Path | None:
     return None
 
 
-def _read_events(meta: Path) -> list[float] | None:
+def timbre_label(data: dict) -> str | None:
+    """A clip's sound-source label from its ground-truth JSON, or None.
+
+    ``"timbre_label": "..."`` when given; else ``<category>/<family>`` of a ``timbre`` entry
+    (the built-in corpus's families: clearly different spectra; variants of one family are
+    one label).
+    """
+    label = data.get("timbre_label")
+    if isinstance(label, str) and label.strip():
+        return "_".join(label.split())
+    timbre = data.get("timbre")
+    if isinstance(timbre, dict) and timbre.get("family"):
+        return "_".join(f"{timbre.get('category', '')}/{timbre['family']}".split())
+    return None
+
+
+def _read_meta(meta: Path) -> tuple[list[float] | None, str | None]:
+    """Event times and the timbre label of a ground-truth JSON."""
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(meta, f"unreadable ground-truth JSON ({exc})") from None
-    events = data.get("events") if isinstance(data, dict) else None
-    return None if events is None else [float(t) for t in events]
+    if not isinstance(data, dict):
+        return None, None
+    events = data.get("events")
+    return (None if events is None else [float(t) for t in events]), timbre_label(data)
 
 
 def conform_one(item: CorpusItem, cfg: PrepareConfig) -> ClipResult:
@@ -82,7 +102,8 @@ def conform_one(item: CorpusItem, cfg: PrepareConfig) -> ClipResult:
             conform_clip(item.path, mp4, wav, cfg.conform)
         meta = find_meta(Path(item.path))
         if meta is not None:
-            res.meta, res.events = str(meta.absolute()), _read_events(meta)
+            res.meta = str(meta.absolute())
+            res.events, res.timbre = _read_meta(meta)
     except InputError as exc:
         res.reason = exc.problem if exc.path == Path(item.path) else str(exc)
         return res
@@ -157,6 +178,7 @@ def merge(cfg: PrepareConfig, nj: int = 1, results: Iterable[ClipResult] | None 
                 source=Path(r.source),
                 meta=Path(r.meta) if r.meta else None,
                 events=r.events,
+                timbre=r.timbre,
             )
             for r in good
             if splits[r.utt] == s

@@ -30,6 +30,18 @@ class VarietySoundConfig:
     video_dim: int = 2048
     upsample: int = 4  # mel frames per video frame; must match the decoder
     use_background: bool = True  # False: train without the background encoder (ablation)
+    # Training only: the probability that an example's background input is replaced by
+    # silence (the inference condition). 0 = the paper (the target itself, energy-masked,
+    # every step); > 0 keeps the background path from carrying the target's own timbre,
+    # which the decoder would otherwise take instead of the reference's (docs/QUALITY.md).
+    background_dropout: float = 0.0
+
+
+def _default_silence(module, state_dict, prefix, *args) -> None:
+    """Older checkpoints have no ``silence_mel``: load them with it unset (NaN)."""
+    key = prefix + "silence_mel"
+    if key not in state_dict:
+        state_dict[key] = torch.full_like(module.silence_mel, float("nan"))
 
 
 @GENERATORS.register("varietysound", config=VarietySoundConfig)
@@ -46,6 +58,10 @@ class VarietySoundGenerator(Generator):
 
     def __init__(self, cfg: VarietySoundConfig) -> None:
         super().__init__()
+        if not 0.0 <= cfg.background_dropout <= 1.0:
+            raise ValueError(
+                f"varietysound: background_dropout must be in [0, 1], got {cfg.background_dropout}"
+            )
         self.cfg = cfg
         self.n_mels = cfg.n_mels
         self.video_dim = cfg.video_dim
@@ -65,6 +81,30 @@ class VarietySoundGenerator(Generator):
                 f"varietysound: the decoder upsamples {self.decoder.upsample}x but "
                 f"upsample={cfg.upsample}"
             )
+        # The normalised log-mel of digital silence, per bin (NaN until set_silence is
+        # called, e.g. by the trainer from the training statistics); saved with the weights.
+        self.register_buffer("silence_mel", torch.full((cfg.n_mels,), float("nan")))
+        self._register_load_state_dict_pre_hook(_default_silence, with_module=True)
+
+    def set_silence(self, silence: torch.Tensor) -> None:
+        """Set the normalised mel of digital silence, ``(n_mels,)``, used for silent inputs.
+
+        It is what the background encoder sees at inference and what energy masking fills
+        in, independent of the batch (paper Sec. 3.2: the background input is a silent mel).
+        """
+        silence = torch.as_tensor(silence, dtype=self.silence_mel.dtype).reshape(-1)
+        if silence.numel() != self.n_mels or not torch.isfinite(silence).all():
+            raise ValueError(
+                f"varietysound: silence must be {self.n_mels} finite values, got "
+                f"{tuple(silence.shape)}"
+            )
+        self.silence_mel.copy_(silence.to(self.silence_mel.device))
+        if self.background_encoder is not None and hasattr(self.background_encoder, "silence"):
+            self.background_encoder.silence.copy_(silence.to(self.silence_mel.device))
+
+    @property
+    def has_silence(self) -> bool:
+        return bool(torch.isfinite(self.silence_mel).all())
 
     @property
     def min_reference_frames(self) -> int:
@@ -72,9 +112,25 @@ class VarietySoundGenerator(Generator):
         return int(getattr(self.acoustic_encoder, "min_frames", 1))
 
     def silent_background(self, ref_mel: torch.Tensor, length: int) -> torch.Tensor:
-        """An all-silent background mel at the background encoder's silence level."""
+        """An all-silent background mel ``(B, n_mels, length)``.
+
+        The per-bin silence of :meth:`set_silence` when set (independent of the batch); else
+        the background encoder's configured level, else the reference's minimum (models
+        exported before the silence was recorded).
+        """
+        if self.has_silence:
+            b = ref_mel.shape[0]
+            return self.silence_mel.to(ref_mel.dtype)[None, :, None].expand(b, -1, length)
         value = getattr(getattr(self.background_encoder, "cfg", None), "silence_value", None)
         return silent_mel_like(ref_mel, length, value)
+
+    def _drop_background(self, bg: torch.Tensor, ref_mel: torch.Tensor) -> torch.Tensor:
+        """Training: each example's background becomes silent with ``background_dropout``."""
+        p = self.cfg.background_dropout
+        if not self.training or p <= 0:
+            return bg
+        keep = torch.rand(bg.shape[0], 1, 1, device=bg.device) >= p
+        return torch.where(keep, bg, self.silent_background(ref_mel, bg.shape[-1]).to(bg.dtype))
 
     def _check(self, video: torch.Tensor, ref_mel: torch.Tensor, bg: torch.Tensor | None):
         if video.dim() != 3 or video.shape[1] != self.video_dim:
@@ -126,6 +182,8 @@ class VarietySoundGenerator(Generator):
         if self.background_encoder is not None:
             if bg_mel is None:
                 bg_mel = self.silent_background(ref_mel, length * self.upsample)
+            else:
+                bg_mel = self._drop_background(bg_mel, ref_mel)
             codes.append(self.background_encoder(bg_mel, length))
         return torch.cat([c.to(codes[0].dtype) for c in codes], dim=1)
 

@@ -88,7 +88,10 @@ class RandomResampling(nn.Module):
             return torch.stack([self.plan(length, generator) for _ in range(batch)])
         return self.plan(length, generator)
 
+    #: Set by an owner (e.g. the acoustic encoder's eval-time draws) to resample in eval mode.
+    forced: bool = False
+
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if not self.training or not self.cfg.enabled:
+        if not (self.training or self.forced) or not self.cfg.enabled:
             return x
         return self.apply(x, self.draw(x.shape[0], x.shape[-1], generator))

@@ -36,6 +36,17 @@ from vs_plugin.scoring.onset import OnsetConfig, OnsetScorer, detect_onsets, ons
 from vs_plugin.scoring.timbre import TimbreSimilarityConfig, TimbreSimilarityScorer
 
 
+def floored_l1(a: np.ndarray, b: np.ndarray, floor_db: float = 60.0) -> float:
+    """Mean |a - b| of two raw log-mels ``(frames, n_mels)``, both floored ``floor_db`` below
+    their joint maximum, over the shorter one's frames.
+
+    Inaudible floors (an ideal output is digitally silent between events) do not dominate.
+    """
+    n = min(len(a), len(b))
+    floor = max(float(a.max()), float(b.max())) - floor_db / 20.0 * np.log(10.0)
+    return float(np.abs(np.maximum(a[:n], floor) - np.maximum(b[:n], floor)).mean())
+
+
 @dataclass
 class DisentanglementConfig:
     sample_rate: int = 22050
@@ -72,11 +83,7 @@ class DisentanglementScorer(Scorer):
         gen = load(item.generated, sr)
         if item.ideal is not None:
             ideal = load(item.ideal, sr)
-            a, b = log_mel(gen), log_mel(ideal)
-            n = min(len(a), len(b))
-            floor = max(a.max(), b.max()) - self.cfg.floor_db / 20.0 * np.log(10.0)
-            a, b = np.maximum(a[:n], floor), np.maximum(b[:n], floor)
-            out["ideal_logmel_l1"] = float(np.abs(a - b).mean())
+            out["ideal_logmel_l1"] = floored_l1(log_mel(gen), log_mel(ideal), self.cfg.floor_db)
             out["ideal_mcd"] = mcd(gen, ideal, self.mcd_cfg)
         ref = self.onsets.reference_events(item)
         if ref is not None:

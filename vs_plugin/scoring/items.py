@@ -35,6 +35,7 @@ class DataDir:
     category: dict[str, str]
     events: dict[str, list[float]] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)  # utt -> JSON file (or inline JSON)
+    timbre: dict[str, str] = field(default_factory=dict)  # utt -> sound-source label
 
     def meta_of(self, utt: str) -> dict[str, Any]:
         value = self.meta[utt]
@@ -76,6 +77,8 @@ def load_data_dir(path: str | Path) -> DataDir:
         data.events = read_events(path / "events")
     if (path / "utt2meta").exists():
         data.meta = _table(path / "utt2meta")
+    if (path / "utt2timbre").exists():
+        data.timbre = _table(path / "utt2timbre")
     return data
 
 
@@ -163,7 +166,14 @@ def build_items(
                 reference=Path(data.wav[ref]),
                 original=Path(data.wav[video]),
                 event_times=data.events.get(video) if data.events else None,
-                extra={"video_utt": video, "reference_utt": ref, "cross": video != ref},
+                extra={
+                    "video_utt": video,
+                    "reference_utt": ref,
+                    "cross": video != ref,
+                    "data_dir": str(data.path),
+                    "video_timbre": data.timbre.get(video),
+                    "reference_timbre": data.timbre.get(ref),
+                },
             )
         )
     return items

@@ -62,6 +62,14 @@ class TrainConfig:
     log_every: int = 50  # iterations: TensorBoard scalars
     progress_bar: bool = True
     export_best: bool = False  # export the best-validation generator instead of the last
+    # Validation: "inference" = each clip with a fixed reference of another sound source, a
+    # silent background and eval-mode R (what users get); "reconstruction" = the clip as its
+    # own reference with its real background (the training condition).
+    validation: str = "inference"
+    # The metric that picks the best checkpoint: "auto" (val_ideal_l1 where the corpus can
+    # render ideal outputs, else val_ref_match where sources are known, else
+    # val_mfcc_leakage) or one of vs_plugin.train.validation.SELECTABLE.
+    select_metric: str = "auto"
     detect_anomaly: bool = True  # stop on NaN/Inf losses
 
 

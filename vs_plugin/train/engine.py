@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ignite.distributed as idist
+import numpy as np
 import torch
 from ignite.engine import Engine, Events
 from ignite.metrics import Loss
@@ -31,6 +32,7 @@ from vs_plugin.models.export import export_generator
 from vs_plugin.train import checkpoint as ck
 from vs_plugin.train import handlers as H
 from vs_plugin.train import losses
+from vs_plugin.train import validation as V
 from vs_plugin.train.config import TrainJobConfig
 from vs_plugin.train.distributed import EpochData, ResumableSampler, launch, pick_backend, unwrap
 from vs_plugin.train.schedule import regnet_scheduler
@@ -181,10 +183,21 @@ class GANStep:
         return {k: float(v.detach()) for k, v in out.items()}
 
 
-def create_evaluator(generator: nn.Module, device: torch.device, amp_dtype: Any) -> Engine:
-    """Validation: the generator in eval mode; ``val_mel_l1`` = the mel L1 over the set."""
+def create_evaluator(
+    generator: nn.Module, device: torch.device, amp_dtype: Any, condition: str = "inference"
+) -> Engine:
+    """Validation: the generator in eval mode; ``val_mel_l1`` = the mel L1 over the set.
 
-    def step(engine: Engine, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    ``condition="inference"`` feeds a silent background (the batch's reference is already
+    another clip, see ``vs_plugin.train.validation``); ``"reconstruction"`` feeds the clip's
+    real background. The output carries the batch for the inference-condition metrics.
+    """
+    if condition not in VALIDATION_CONDITIONS:
+        raise ValueError(
+            f"train.validation must be one of {VALIDATION_CONDITIONS}, got {condition!r}"
+        )
+
+    def step(engine: Engine, batch: Mapping[str, Any]) -> dict[str, Any]:
         b = move_batch(batch, device)
         model = unwrap(generator)
         model.eval()
@@ -193,9 +206,10 @@ def create_evaluator(generator: nn.Module, device: torch.device, amp_dtype: Any)
             if amp_dtype is not None and device.type == "cuda"
             else contextlib.nullcontext()
         )
+        bg = b["bg_mel"] if condition == "reconstruction" else None
         with torch.no_grad(), ctx:
-            fake = model(b["video"], b["ref_mel"], b["bg_mel"])
-        return {"fake": fake.float(), "real": b["mel"].float()}
+            fake = model(b["video"], b["ref_mel"], bg)
+        return {"fake": fake.float(), "real": b["mel"].float(), "batch": batch}
 
     evaluator = Engine(step)
     Loss(losses.mel_loss, output_transform=lambda o: (o["fake"], o["real"]), device=device).attach(
@@ -206,6 +220,22 @@ def create_evaluator(generator: nn.Module, device: torch.device, amp_dtype: Any)
 
 # -- a whole run ------------------------------------------------------------------------------
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}
+VALIDATION_CONDITIONS = ("inference", "reconstruction")
+
+
+def silence_mel(stats_path: Path, n_mels: int | None = None) -> np.ndarray:
+    """The normalised log-mel of digital silence, per bin ``(n_mels,)``, float32.
+
+    The raw log-mel of an all-zero waveform (the analysis floor of
+    :func:`vs_plugin.audio.mel.log_mel`) passed through the training statistics.
+    """
+    from vs_plugin.audio.mel import log_mel
+
+    stats = Normalizer.load(stats_path)
+    raw = log_mel(np.zeros(8 * 1024, dtype=np.float32))[:1]
+    if n_mels is not None and raw.shape[1] != n_mels:
+        raise InputError(stats_path, f"{stats.dim} bins; the mel analysis gives {raw.shape[1]}")
+    return stats.transform(raw)[0].astype(np.float32)
 
 
 def feature_dims(set_dir: Path) -> dict[str, int]:
@@ -254,7 +284,13 @@ def model_specs(
 
 
 def _dataset(
-    set_dir: Path, train_dir: Path, segment_frames: int | None, train: bool, seed: int, cats
+    set_dir: Path,
+    train_dir: Path,
+    segment_frames: int | None,
+    train: bool,
+    seed: int,
+    cats,
+    reference: str = "self",
 ):
     """A ``DumpDataset`` over ``set_dir``, normalised with the training set's statistics."""
     from vs_plugin.data.dataset import DumpDataset  # imported late: optional at import
@@ -269,6 +305,7 @@ def _dataset(
         "segment_frames": segment_frames,
         "train": train,
         "seed": seed,
+        "reference": reference,
     }
     if cats:
         if "categories" not in inspect.signature(DumpDataset).parameters:
@@ -309,6 +346,8 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
         OmegaConf.to_container(job.model, resolve=True), feature_dims(train_dir)
     )
     generator = presets.build_generator(gspec)
+    if hasattr(generator, "set_silence"):
+        generator.set_silence(torch.from_numpy(silence_mel(train_dir / "mel" / "stats.npz")))
     discs = presets.build_discriminators(
         dspecs, generator.n_mels, generator.video_dim, generator.upsample
     )
@@ -317,7 +356,13 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     cats = list(tc.categories) if tc.categories else None
     train_ds = _dataset(train_dir, train_dir, job.data.segment_frames, True, job.seed, cats)
     valid_ds = _dataset(
-        dump / job.data.valid_set, train_dir, job.data.segment_frames, False, job.seed, cats
+        dump / job.data.valid_set,
+        train_dir,
+        job.data.segment_frames,
+        False,
+        job.seed,
+        cats,
+        reference="other_timbre" if tc.validation == "inference" else "self",
     )
     collate = _collate()
     sampler = ResumableSampler(train_ds, shuffle=True, seed=job.seed)
@@ -395,11 +440,18 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
         H.attach_progress(trainer)
 
     # Validation, then (same event, later) the checkpoint, so both see the same state.
-    evaluator = create_evaluator(gen_model, device, amp_dtype)
+    evaluator = create_evaluator(gen_model, device, amp_dtype, tc.validation)
     mel_stats = Normalizer.load(train_dir / "mel" / "stats.npz")
     H.MelCepstralDistortion(mel_stats.mean, mel_stats.scale, device=device).attach(
         evaluator, "val_mcd"
     )
+    classifier = V.fit_source_classifier(train_ds) if tc.validation == "inference" else None
+    if tc.validation == "inference":
+        V.InferenceConditionMetrics(mel_stats, valid_ds, classifier).attach(evaluator)
+        select = V.resolve_select_metric(tc.select_metric, valid_ds, classifier)
+    else:
+        select = "val_mel_l1" if tc.select_metric == "auto" else tc.select_metric
+    log.info("validation: %s condition; best checkpoint by %s", tc.validation, select)
     history: list[dict[str, float]] = []
 
     @trainer.on(Events.EPOCH_COMPLETED(every=max(1, tc.validate_every)))
@@ -423,7 +475,9 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
             H.attach_mel_images(trainer, tb, generator, valid_ds[0], device, tc.image_every)
 
     models = {"generator": generator, "discriminators": discs}
-    best = H.attach_best_checkpoint(trainer, evaluator, models, ckpt_dir)
+    best = H.attach_best_checkpoint(
+        trainer, evaluator, models, ckpt_dir, select, V.SELECTABLE.get(select, True)
+    )
     to_save: dict[str, Any] = {
         "trainer": trainer, **models, "opt_g": opt_g, "scaler_g": scaler_g, "scaler_d": scaler_d,
         "rng": ck.RNGState(), "best": best, **schedulers,

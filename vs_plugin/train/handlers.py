@@ -163,15 +163,26 @@ def attach_mel_images(
 
 
 def attach_best_checkpoint(
-    trainer: Engine, evaluator: Engine, to_save: Mapping[str, Any], directory: Path
+    trainer: Engine,
+    evaluator: Engine,
+    to_save: Mapping[str, Any],
+    directory: Path,
+    metric: str = "val_mel_l1",
+    lower_is_better: bool = True,
 ) -> Checkpoint:
-    """Keep the models with the lowest validation mel L1 as ``best_*.pt``."""
+    """Keep the models with the best validation ``metric`` as ``best_*.pt``."""
+    sign = -1.0 if lower_is_better else 1.0
+
+    def score(engine: Engine) -> float:
+        value = engine.state.metrics.get(metric)
+        return float("-inf") if value is None else sign * float(value)
+
     best = Checkpoint(
         dict(to_save),
         DiskSaver(str(directory), require_empty=False, atomic=True, create_dir=True),
         filename_prefix=BEST_PREFIX,
-        score_function=lambda e: -float(e.state.metrics["val_mel_l1"]),
-        score_name="neg_val_mel_l1",
+        score_function=score,
+        score_name=("neg_" if lower_is_better else "") + metric,
         global_step_transform=global_step_from_engine(trainer, Events.ITERATION_COMPLETED),
         n_saved=1,
     )

@@ -31,6 +31,10 @@ class SGAUAcousticConfig:
     lstm_hidden: int = 256
     resampling: ResamplingConfig = field(default_factory=ResamplingConfig)
     resample_input: bool = True  # R on the reference before the first unit
+    # Inference (eval mode): 0 = R off (the identity); K > 0 = the timbre vector is the mean
+    # over K seeded draws of R, as the encoder saw references in training (docs/QUALITY.md).
+    eval_draws: int = 0
+    eval_seed: int = 0  # the draws are seeded: the same reference always gives one vector
 
 
 def _conv(c_in: int, c_out: int, k: int) -> nn.Conv1d:
@@ -97,12 +101,28 @@ class SGAUAcousticEncoder(AcousticEncoder):
         self.out_channels = 2 * cfg.lstm_hidden
 
     def encode(self, ref_mel: torch.Tensor) -> torch.Tensor:
-        """The timbre vector ``(B, out_channels)``."""
+        """The timbre vector ``(B, out_channels)``.
+
+        In eval mode with ``eval_draws = K > 0``: the mean of K vectors, each from its own
+        seeded draw of R (the global random state is left untouched).
+        """
         if ref_mel.shape[-1] < self.min_frames:
             raise ValueError(
                 f"sgau: the reference has {ref_mel.shape[-1]} frames; at least "
                 f"{self.min_frames} are needed"
             )
+        if self.training or self.cfg.eval_draws <= 0:
+            return self._encode_once(ref_mel)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.cfg.eval_seed)
+            self.resample.forced = True
+            try:
+                draws = [self._encode_once(ref_mel) for _ in range(self.cfg.eval_draws)]
+            finally:
+                self.resample.forced = False
+        return torch.stack(draws).mean(dim=0)
+
+    def _encode_once(self, ref_mel: torch.Tensor) -> torch.Tensor:
         x = self.resample(ref_mel) if self.cfg.resample_input else ref_mel
         c = x
         for unit in self.units:

@@ -46,21 +46,33 @@ def frame_energy(mel: torch.Tensor, kind: str = "mean") -> torch.Tensor:
 
 
 def energy_mask(
-    mel: torch.Tensor, silence_value: float | None = None, energy: str = "mean"
+    mel: torch.Tensor,
+    silence_value: float | torch.Tensor | None = None,
+    energy: str = "mean",
 ) -> torch.Tensor:
     """EM: frames whose energy is strictly above that mel's median frame energy -> silence.
 
     The median is per example (``torch.median``: the lower of the two middle values for an
     even count). A constant (silent) mel has no frame above its median and comes back as is.
+    ``silence_value``: the silent frame, a scalar or a per-bin ``(n_mels,)`` tensor; None =
+    each mel's own minimum.
     """
     e = frame_energy(mel, energy)
     median = e.median(dim=1, keepdim=True).values
     loud = (e > median).unsqueeze(1)
     if silence_value is None:
         fill = mel.amin(dim=(1, 2), keepdim=True)
+    elif torch.is_tensor(silence_value):
+        fill = silence_value.to(mel)[None, :, None]
     else:
         fill = torch.full_like(mel[:, :1, :1], silence_value)
     return torch.where(loud, fill.to(mel.dtype), mel)
+
+
+def _default_silence(module, state_dict, prefix, *args) -> None:
+    """Older checkpoints have no ``silence`` buffer: load them with it unset (NaN)."""
+    if prefix + "silence" not in state_dict:
+        state_dict[prefix + "silence"] = torch.full_like(module.silence, float("nan"))
 
 
 @BACKGROUND_ENCODERS.register("energy_mask_lstm", config=EnergyMaskLSTMBackgroundConfig)
@@ -76,11 +88,15 @@ class EnergyMaskLSTMBackgroundEncoder(BackgroundEncoder):
         self.lstm = BiLSTM(n_mels, cfg.lstm_hidden, cfg.lstm_layers)
         self.proj = nn.Linear(2 * cfg.lstm_hidden, cfg.out_channels)
         self.out_channels = cfg.out_channels
+        # Per-bin silence set by the generator (NaN = unset: cfg.silence_value is used).
+        self.register_buffer("silence", torch.full((n_mels,), float("nan")))
+        self._register_load_state_dict_pre_hook(_default_silence, with_module=True)
 
     def mask(self, mel: torch.Tensor) -> torch.Tensor:
         if not self.cfg.mask:
             return mel
-        return energy_mask(mel, self.cfg.silence_value, self.cfg.energy)
+        fill = self.silence if bool(torch.isfinite(self.silence).all()) else self.cfg.silence_value
+        return energy_mask(mel, fill, self.cfg.energy)
 
     def forward(self, bg_mel: torch.Tensor, length: int) -> torch.Tensor:
         return expand_time(self.proj(self.lstm.summary(self.mask(bg_mel))), length)
