@@ -138,15 +138,18 @@ if run_stage 1; then
         logdir="${dump_dir}/${set}/${stream}/log"
         mkdir -p "${logdir}"
         log "stage 1: ${set}/${stream} (${feat}); logs in ${logdir}"
-        extra=()
-        [[ ${stream} == video ]] && extra=("${vf_opts[@]}")
+        # jobs and merge get the same options: each checks them against the stream's
+        # feature_spec.yaml. --fps is stage 0's (mel crop, video feature's fps); the mel
+        # feature resamples to its own rate, so --sample-rate need not be passed.
+        extra=(--fps "${fps}")
+        [[ ${stream} == video ]] && extra+=("${vf_opts[@]}")
         # shellcheck disable=SC2154
         ${decode_cmd} JOB=0:"$((nj - 1))" "${logdir}/extract.JOB.log" \
           vs-extract-features --data "${data_dir}/${set}" --out "${dump_dir}/${set}" \
           --stream "${stream}" --feature "${feat}" --nj "${nj}" --job JOB --device "${device}" \
           "${extra[@]}"
         vs-extract-features --data "${data_dir}/${set}" --out "${dump_dir}/${set}" \
-          --stream "${stream}" --feature "${feat}" --nj "${nj}" --merge \
+          --stream "${stream}" --feature "${feat}" --nj "${nj}" --merge "${extra[@]}" \
           $([[ ${set} == train ]] && echo --fit-stats)
       done
     done
@@ -157,7 +160,7 @@ fi
 # -- stage 2: training ----------------------------------------------------------------------
 if run_stage 2; then
   overrides=("preset=${preset}" "tag=${tag}" "exp_dir=${exp_dir}" "dump_dir=${dump_dir}"
-             "seed=${seed}" "data.video_feature.name=${video_feature}")
+             "seed=${seed}")  # the video feature's spec comes from ${dump_dir}/<train set>
   [[ -n "${temporal_encoder}" ]] && overrides+=("model.generator.temporal_encoder.name=${temporal_encoder}")
   [[ -n "${acoustic_encoder}" ]] && overrides+=("model.generator.acoustic_encoder.name=${acoustic_encoder}")
   [[ -n "${background_encoder}" ]] && overrides+=("model.generator.background_encoder.name=${background_encoder}")

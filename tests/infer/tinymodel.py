@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vs_plugin.audio.mel import MelConfig
 from vs_plugin.interfaces import VideoFeature, Vocoder
-from vs_plugin.registry import VIDEO_FEATURES, VOCODERS
+from vs_plugin.registry import VIDEO_FEATURES, VOCODERS, config_to_dict
 
 FEATURE_DIM = 16
 
@@ -21,6 +22,7 @@ FEATURE_DIM = 16
 @dataclass
 class FrameStatsConfig:
     fps: float = 21.5
+    step: int = 8  # pixel subsampling before the statistics (changes the features)
 
 
 @VIDEO_FEATURES.register("test_frame_stats", config=FrameStatsConfig)
@@ -30,12 +32,14 @@ class FrameStatsFeature(VideoFeature):
     dim = FEATURE_DIM
 
     def __init__(self, cfg: FrameStatsConfig) -> None:
+        self.cfg = cfg
         self.fps = cfg.fps
         self.calls: list[int] = []  # chunk sizes seen (the streaming path is tested)
 
     def __call__(self, frames: np.ndarray, *, source=None) -> np.ndarray:
         self.calls.append(len(frames))
-        f = frames[:, ::8, ::8].astype(np.float32) / 255.0  # subsampled: tests stay fast
+        step = self.cfg.step
+        f = frames[:, ::step, ::step].astype(np.float32) / 255.0  # subsampled: tests stay fast
         grey = f.mean(axis=3)
         motion = np.abs(np.diff(grey, axis=0, prepend=grey[:1])).mean(axis=(1, 2))
         t, h, w = grey.shape
@@ -68,8 +72,18 @@ class SineVocoder(Vocoder):
         return (0.5 * np.tanh(env) * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
 
 
-def export_tiny(out_dir: Path, seed: int = 0) -> Path:
-    """An exported ``tiny`` generator (random weights) reading ``test_frame_stats`` features."""
+def export_tiny(
+    out_dir: Path,
+    seed: int = 0,
+    *,
+    video_feature: dict | None = None,
+    mel: MelConfig | None = None,
+) -> Path:
+    """An exported ``tiny`` generator (random weights) reading ``test_frame_stats`` features.
+
+    ``video_feature`` / ``mel`` are the recorded specs (default: the feature's defaults and
+    the default mel analysis).
+    """
     from vs_plugin.models.export import export_generator
     from vs_plugin.models.presets import build_generator, generator_spec
 
@@ -87,7 +101,9 @@ def export_tiny(out_dir: Path, seed: int = 0) -> Path:
         mean=np.full(FEATURE_DIM, 0.3, np.float32),
         scale=np.full(FEATURE_DIM, 0.2, np.float32),
     )
+    if video_feature is None:
+        video_feature = config_to_dict("test_frame_stats", FrameStatsConfig())
     export_generator(
-        gen, spec, out_dir, stats / "mel.npz", stats / "video.npz", {"name": "test_frame_stats"}
+        gen, spec, out_dir, stats / "mel.npz", stats / "video.npz", video_feature, mel=mel
     )
     return out_dir

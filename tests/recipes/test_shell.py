@@ -162,3 +162,19 @@ def test_bad_options_fail_fast(recipe):
     assert out.returncode != 0 and "paper or tiny" in out.stderr
     out = run(["./run.sh", "--no-such-thing", "1"], egs, env)
     assert out.returncode != 0 and "unknown option --no-such-thing" in out.stderr
+
+
+def test_stage1_jobs_and_merge_get_the_same_feature_options(recipe):
+    egs, env, calls = recipe
+    out = run(
+        ["./run.sh", "--stage", "1", "--stop-stage", "2", "--tag", "t", "--fps", "15"], egs, env
+    )
+    assert out.returncode == 0, out.stderr
+    lines = calls.read_text().splitlines()
+    extract = [c for c in lines if c.startswith("vs-extract-features")]
+    assert extract and all("--fps 15" in c for c in extract)  # stage 0's rate reaches stage 1
+    video = [c for c in extract if "--stream video" in c]  # the demo extracts at 112 px
+    assert all("--fps 15 --feature-config image_size=112" in c for c in video)
+    assert any("--merge" in c for c in video) and any("--job" in c for c in video)
+    (train,) = [c for c in lines if c.startswith("vs-train")]
+    assert "data.video_feature" not in train  # training reads the dump's feature_spec.yaml

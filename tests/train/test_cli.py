@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
 import yaml
+
+from vs_plugin.audio.mel import MelConfig
+from vs_plugin.features.spec import SPEC_FILE, make_spec
 
 
 def _run(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -18,9 +22,16 @@ def _run(*args: str, cwd) -> subprocess.CompletedProcess:
 
 
 def test_cli_trains_checkpoints_logs_and_exports(tiny_dump, tmp_path):
+    dump = shutil.copytree(tiny_dump, tmp_path / "dump")
+    video = {"name": "effnet_rgb_flow", "fps": 21.5, "image_size": 112}
+    mel = {"name": "mel", **vars(MelConfig(fmax=7600.0))}
+    for set_ in ("train", "valid"):  # what stage 1 records beside each stream
+        for stream, feature in (("video", video), ("mel", mel)):
+            text = yaml.safe_dump(make_spec(stream, feature, 21.5, 4))
+            (dump / set_ / stream / SPEC_FILE).write_text(text, encoding="utf-8")
     exp = tmp_path / "exp" / "tiny"
     proc = _run(
-        "preset=tiny", f"dump_dir={tiny_dump}", f"exp_dir={exp}", "device=cpu",
+        "preset=tiny", f"dump_dir={dump}", f"exp_dir={exp}", "device=cpu",
         "train.batch_size=2", "train.max_iters=2",
         "train.progress_bar=false", "ablation=no_align_disc",
         cwd=tmp_path,
@@ -35,6 +46,9 @@ def test_cli_trains_checkpoints_logs_and_exports(tiny_dump, tmp_path):
     assert record["model"]["preset"] == "tiny" and record["train"]["max_iters"] == 2
     assert (exp / "checkpoints" / "checkpoint_2.pt").is_file()  # saved on the early stop
     assert (exp / "model" / "generator.pt").is_file() and (exp / "model" / "card.yaml").is_file()
+    exported = yaml.safe_load((exp / "model" / "generator.yaml").read_text())
+    assert exported["video_feature"] == video  # the dump's spec, verbatim
+    assert exported["mel"] == {k: v for k, v in mel.items() if k != "name"}
     assert list((exp / "tensorboard").glob("events.out.tfevents.*"))
     assert "val_mel_l1" in (exp / "train.log").read_text()
     assert (exp / "hydra" / ".hydra" / "config.yaml").is_file() or (exp / "hydra").is_dir()

@@ -9,6 +9,7 @@ from pathlib import Path
 from vs_plugin.data.cliargs import parse_overrides, setup_logging
 from vs_plugin.errors import InputError
 from vs_plugin.features.extract import STREAMS, ExtractConfig, merge, run_job, stream_dir
+from vs_plugin.features.spec import DEFAULT_VIDEO_FEATURE
 from vs_plugin.registry import RegistryError
 
 PROG = "vs-extract-features"
@@ -22,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
             "<out>/<stream>/data/<utt>.npy (float16, frames x dims), then (--merge) write "
             "feats.scp, feats_shape, failed.list and normalisation stats. Job J of --nj N "
             "takes every N-th utterance; finished utterances are skipped on a rerun. Without "
-            "--job, all jobs run here and the merge follows."
+            "--job, all jobs run here and the merge follows. Each run records the feature's "
+            "full config in <out>/<stream>/feature_spec.yaml and refuses to add to features "
+            "made with other options; give the merge the same options as the jobs."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -32,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--feature",
         default=None,
-        help="registered feature name (default: mel, or effnet_rgb_flow for video)",
+        help=f"registered feature name (default: mel, or {DEFAULT_VIDEO_FEATURE} for video)",
     )
     p.add_argument(
         "--feature-config",
@@ -50,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("true", "false"),
         help="precomputed features: allow reading pickle files",
     )
-    p.add_argument("--fps", type=float, default=21.5, help="video frame rate of the clips")
+    p.add_argument(
+        "--fps",
+        type=float,
+        default=21.5,
+        help="video frame rate of the clips (stage 0's); also the video feature's fps",
+    )
     p.add_argument("--upsample", type=int, default=4, help="mel frames per video frame")
     p.add_argument("--nj", type=int, default=1, help="number of jobs")
     p.add_argument("--job", type=int, default=None, help="run only this job (0-based)")
@@ -68,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    name = args.feature or ("mel" if args.stream == "mel" else "effnet_rgb_flow")
+    name = args.feature or ("mel" if args.stream == "mel" else DEFAULT_VIDEO_FEATURE)
     overrides = parse_overrides(args.feature_config)
     if args.device is not None and args.stream == "video" and name != "precomputed":
         overrides["device"] = args.device

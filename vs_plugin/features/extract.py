@@ -2,15 +2,20 @@
 
 Job J of N takes every N-th utterance of the data dir, writes ``data/<utt>.npy`` (float16,
 ``(frames, dims)``) atomically and skips utterances whose array already exists, so a killed
-stage resumes without recomputing. The merge step writes ``feats.scp`` and ``feats_shape``,
-lists failures in ``failed.list``, checks mel frames = upsample x video frames when both
-streams exist, and fits (training set) or copies (other sets) the normalisation statistics.
+stage resumes without recomputing. Every job and the merge first write, or check against
+the one on disk, the stream's ``feature_spec.yaml`` (``vs_plugin.features.spec``): a run
+with other options than the features already there is refused. The merge step writes
+``feats.scp`` and ``feats_shape``, lists failures in ``failed.list``, checks mel frames =
+upsample x video frames when both streams exist, and fits (training set) or copies (other
+sets) the normalisation statistics.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +28,8 @@ from vs_plugin.audio.io import load_audio
 from vs_plugin.data.kaldi_dir import read_data_dir, write_failed
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
-from vs_plugin.registry import AUDIO_FEATURES, VIDEO_FEATURES
+from vs_plugin.features.spec import SPEC_FILE, make_spec, read_spec, record_spec, spec_differences
+from vs_plugin.registry import AUDIO_FEATURES, VIDEO_FEATURES, config_to_dict
 from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp, write_text_atomic
 from vs_plugin.video.io import read_frames, video_info
 
@@ -34,8 +40,10 @@ STREAMS = ("mel", "video")
 @dataclass
 class ExtractConfig:
     stream: str = "mel"
-    feature: Any = "mel"  # a registry spec: name, {"name": ..., **fields} or a config
-    fps: float = 21.5  # video frame rate of the conformed clips
+    # A registry spec: name, {"name": ..., **fields} or a config. A video feature's ``fps``
+    # field follows ``fps`` below unless given; given, it must equal it.
+    feature: Any = "mel"
+    fps: float = 21.5  # video frame rate of the conformed clips (stage 0's --fps)
     upsample: int = 4  # mel frames per video frame
 
     def __post_init__(self) -> None:
@@ -47,9 +55,36 @@ def stream_dir(out: str | Path, stream: str) -> Path:
     return Path(out) / stream
 
 
-def build_extractor(cfg: ExtractConfig):
+def feature_spec(cfg: ExtractConfig) -> dict[str, Any]:
+    """The stream's full spec (``feature_spec.yaml`` content): every field of the feature.
+
+    Raises ValueError when a video feature's ``fps`` is given and differs from ``cfg.fps``
+    (features would be computed at one rate and decoded at another), RegistryError for
+    unknown names or fields.
+    """
     registry = AUDIO_FEATURES if cfg.stream == "mel" else VIDEO_FEATURES
-    return registry.build(cfg.feature)
+    entry, fcfg = registry.make_config(cfg.feature)
+    if cfg.stream == "video" and hasattr(fcfg, "fps") and float(fcfg.fps) != float(cfg.fps):
+        given = not isinstance(cfg.feature, str) and (
+            not isinstance(cfg.feature, Mapping) or "fps" in cfg.feature
+        )
+        if given:
+            raise ValueError(
+                f"video feature fps={fcfg.fps} differs from the clips' fps={cfg.fps} (--fps)"
+            )
+        fcfg = dataclasses.replace(fcfg, fps=float(cfg.fps))
+    return make_spec(cfg.stream, config_to_dict(entry.name, fcfg), cfg.fps, cfg.upsample)
+
+
+def build_extractor(cfg: ExtractConfig, spec: Mapping[str, Any] | None = None):
+    """The extractor that ``spec`` (default: ``feature_spec(cfg)``) records."""
+    spec = spec or feature_spec(cfg)
+    registry = AUDIO_FEATURES if cfg.stream == "mel" else VIDEO_FEATURES
+    return registry.build(dict(spec["feature"]))
+
+
+def _has_features(sdir: Path) -> bool:
+    return any((sdir / "data").glob("*.npy"))
 
 
 def _load_wav(path: Path, sample_rate: int) -> np.ndarray:
@@ -85,17 +120,23 @@ def video_of(extractor, video_path: Path, source: Path | None) -> np.ndarray:
 def run_job(
     data_dir: str | Path, out: str | Path, cfg: ExtractConfig, *, nj: int = 1, job: int = 0
 ) -> dict[str, str]:
-    """Extract this job's utterances; returns ``{utt: reason}`` for the failures."""
+    """Extract this job's utterances; returns ``{utt: reason}`` for the failures.
+
+    Raises InputError naming ``<out>/<stream>/feature_spec.yaml`` when the features there
+    were made with other options.
+    """
     if not 0 <= job < nj:
         raise ValueError(f"job {job} is not in 0..{nj - 1}")
     data = read_data_dir(data_dir)
     sdir = stream_dir(out, cfg.stream)
+    spec = feature_spec(cfg)
     (sdir / "data").mkdir(parents=True, exist_ok=True)
+    record_spec(sdir / SPEC_FILE, spec, has_features=_has_features(sdir))
     mine = data.utts[job::nj]
     todo = [u for u in mine if not (sdir / "data" / f"{u}.npy").is_file()]
     log.info("job %d/%d: %d utterances, %d already done", job, nj, len(mine), len(mine) - len(todo))
     failures: dict[str, str] = {}
-    extractor = build_extractor(cfg) if todo else None
+    extractor = build_extractor(cfg, spec) if todo else None
     for utt in tqdm(todo, desc=f"{cfg.stream} job {job}/{nj}", unit="utt", mininterval=2.0):
         rec = data.records[utt]
         try:
@@ -133,10 +174,16 @@ def merge(
     fit_stats: bool = False,
     stats_from: str | Path | None = None,
 ) -> dict[str, int]:
-    """Write feats.scp / feats_shape / failed.list (+ stats); check mel = upsample x video."""
+    """Write feats.scp / feats_shape / failed.list (+ stats); check mel = upsample x video.
+
+    Raises InputError when ``feature_spec.yaml`` records other options than ``cfg``, or
+    (with ``stats_from``) than the statistics' set.
+    """
     out = Path(out)
     data = read_data_dir(data_dir)
     sdir = stream_dir(out, cfg.stream)
+    spec = feature_spec(cfg)
+    record_spec(sdir / SPEC_FILE, spec, has_features=_has_features(sdir))
     reasons: dict[str, str] = {}
     for f in sorted((sdir / "log").glob("failed.*")):
         for line in f.read_text(encoding="utf-8").splitlines():
@@ -179,6 +226,11 @@ def merge(
         Normalizer.fit(arrays).save(sdir / "stats.npz")
     elif stats_from is not None:
         src = Path(stats_from)
+        theirs = read_spec(src / cfg.stream / SPEC_FILE)
+        if theirs is not None and (diffs := spec_differences(theirs, spec)):
+            raise InputError(
+                src / cfg.stream / SPEC_FILE, f"statistics of other features: {diffs[0]}"
+            )
         for cand in (src / cfg.stream / "stats.npz", src / "stats.npz", src):
             if cand.is_file():
                 Normalizer.load(cand)  # fail early on a broken file

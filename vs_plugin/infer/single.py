@@ -21,12 +21,12 @@ import numpy as np
 from vs_plugin.audio.io import _first_line, check_audible, load_audio, save_wav
 from vs_plugin.audio.mel import log_mel
 from vs_plugin.errors import InputError
+from vs_plugin.features.spec import build_video_feature
 from vs_plugin.infer.generation import GenerationConfig, generate_mel, stretch_frames
 from vs_plugin.infer.mux import mux
 from vs_plugin.infer.vocode import fit_length, vocode
 from vs_plugin.interfaces import VideoFeature, Vocoder
 from vs_plugin.models.export import ExportedModel
-from vs_plugin.registry import VIDEO_FEATURES
 from vs_plugin.video.io import video_info
 
 MIN_REFERENCE_SECONDS = 0.5  # shorter references carry too little timbre to encode
@@ -135,6 +135,16 @@ def _featurise(feature, before, frames, after, source) -> np.ndarray:
     return feats[start : start + len(frames)]
 
 
+def recorded_video_feature(model: ExportedModel) -> VideoFeature:
+    """The video feature the model was trained on, built from its recorded spec.
+
+    Every option comes from ``generator.yaml`` (as stage 1 recorded it) except the device,
+    which follows the generator's. Raises RegistryError for an unknown name or field.
+    """
+    device = next(model.generator.parameters()).device
+    return build_video_feature(model.video_feature, device=str(device))
+
+
 def load_reference(path: str | Path, model: ExportedModel) -> np.ndarray:
     """Raw log-mel of a reference file; InputError for silent, NaN or too-short audio."""
     sr, hop = model.mel.sample_rate, model.mel.hop_length
@@ -166,7 +176,7 @@ def generate_clip(
     ref_mel = load_reference(reference, model)
 
     t0 = time.perf_counter()
-    feature = feature or VIDEO_FEATURES.build(model.video_feature)
+    feature = feature or recorded_video_feature(model)
     feats = extract_video_features(video, feature)
     if feats.shape[1] != model.generator.video_dim:
         raise ValueError(

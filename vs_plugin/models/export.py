@@ -5,11 +5,17 @@ only file fairseq2 loads), ``generator.yaml`` (generator spec, video-feature spe
 analysis), ``mel_stats.npz`` / ``video_stats.npz`` (normalisation), ``card.yaml`` (a fairseq2
 asset card). ``load_exported`` reads the directory, a ``card.yaml`` path, or a fairseq2 card
 name (the latter through fairseq2, when it is importable).
+
+``generator.yaml`` of ``format`` 2 holds the video-feature spec and mel analysis exactly as
+the training dump's ``feature_spec.yaml`` files recorded them (``vs_plugin.features.spec``);
+inference rebuilds the extractor from it. Older files (no ``format``) recorded only the
+extractor's name and a default mel analysis: they load as before, with a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +27,18 @@ import yaml
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
+from vs_plugin.features.spec import DEFAULT_VIDEO_FEATURE
 from vs_plugin.interfaces import Generator
 from vs_plugin.registry import GENERATORS
 from vs_plugin.utils.files import atomic_path, write_text_atomic
+
+log = logging.getLogger("vs_plugin.export")
 
 FAMILY = "varietysound"
 GENERATOR_FILE = "generator.pt"
 SPEC_FILE = "generator.yaml"
 CARD_FILE = "card.yaml"
+SPEC_FORMAT = 2  # generator.yaml records the dump's feature specs (absent: an older export)
 
 
 @dataclass
@@ -39,8 +49,8 @@ class ExportedModel:
     spec: dict[str, Any]
     mel_stats: Normalizer
     video_stats: Normalizer
-    video_feature: dict[str, Any]
-    mel: MelConfig
+    video_feature: dict[str, Any]  # {"name": ..., **config}: what vs-generate builds
+    mel: MelConfig  # the analysis of the training mels (and of references at inference)
     directory: Path | None = None
 
     @property
@@ -80,8 +90,11 @@ def export_generator(
 ) -> Path:
     """Write ``out_dir`` (see module docstring) and return the card's path.
 
-    ``install_card`` also writes a copy of the card, with an absolute checkpoint path, into the
-    fairseq2 user asset folder so that ``load_model(card_name)`` finds it from anywhere.
+    ``video_feature_spec`` and ``mel`` are stored as given: pass the training dump's
+    (``vs_plugin.features.spec.dump_specs``), every field of the video feature included,
+    so that inference rebuilds the same extractor. ``install_card`` also writes a copy of
+    the card, with an absolute checkpoint path, into the fairseq2 user asset folder so that
+    ``load_model(card_name)`` finds it from anywhere.
     """
     mel = mel or MelConfig()
     out = Path(out_dir)
@@ -94,8 +107,9 @@ def export_generator(
             with atomic_path(out / dst, suffix=".npz") as tmp:
                 shutil.copyfile(src, tmp)
     meta = {
+        "format": SPEC_FORMAT,
         "generator": spec,
-        "video_feature": video_feature_spec,
+        "video_feature": dict(video_feature_spec),
         "mel": dataclasses.asdict(mel),
         "arch": arch,
     }
@@ -148,7 +162,12 @@ def _resolve_dir(source: str | Path) -> Path | None:
 def load_exported(
     source: str | Path, device: str | torch.device = "cpu", *, strict: bool = True
 ) -> ExportedModel:
-    """Load an exported model from its folder, its card file, or a fairseq2 card name."""
+    """Load an exported model from its folder, its card file, or a fairseq2 card name.
+
+    Raises InputError naming the file for a missing or unreadable part. An older
+    ``generator.yaml`` without recorded feature specs loads with the default extractor
+    options and mel analysis, and a logged warning.
+    """
     directory = _resolve_dir(source)
     if directory is None:
         return _load_from_fairseq2_card(str(source), device)
@@ -158,6 +177,9 @@ def load_exported(
         if not p.exists():
             raise InputError(p, "missing from the exported model folder")
     meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict) or "generator" not in meta:
+        raise InputError(meta_path, "not an exported generator spec (no 'generator' key)")
+    video_feature, mel = _feature_specs(meta, meta_path)
     generator = GENERATORS.build(meta["generator"])
     try:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -174,10 +196,30 @@ def load_exported(
         spec=meta["generator"],
         mel_stats=Normalizer.load(directory / "mel_stats.npz"),
         video_stats=Normalizer.load(directory / "video_stats.npz"),
-        video_feature=meta.get("video_feature") or {"name": "effnet_rgb_flow"},
-        mel=MelConfig(**meta.get("mel", {})),
+        video_feature=video_feature,
+        mel=mel,
         directory=directory,
     )
+
+
+def _feature_specs(meta: dict[str, Any], meta_path: Path) -> tuple[dict[str, Any], MelConfig]:
+    """The recorded video-feature spec and mel analysis (defaults for older exports)."""
+    fmt = meta.get("format", 1)
+    if not isinstance(fmt, int) or fmt < SPEC_FORMAT:
+        log.warning(
+            "%s: older export without the features' recorded options; the video feature is "
+            "built from its name with default options and the mel analysis is assumed, "
+            "which may not match the training features",
+            meta_path,
+        )
+    video_feature = meta.get("video_feature") or {"name": DEFAULT_VIDEO_FEATURE}
+    if not isinstance(video_feature, dict) or "name" not in video_feature:
+        raise InputError(meta_path, "'video_feature' must be a mapping with a 'name'")
+    try:
+        mel = MelConfig(**(meta.get("mel") or {}))
+    except TypeError as exc:
+        raise InputError(meta_path, f"'mel' is not a mel analysis ({exc})") from None
+    return dict(video_feature), mel
 
 
 def _load_from_fairseq2_card(name: str, device: str | torch.device) -> ExportedModel:

@@ -34,8 +34,10 @@ class DataConfig:
     train_set: str = "train"
     valid_set: str = "valid"
     segment_frames: int | None = None  # video frames per training crop; None = whole clips
-    # What produced dump/*/video (stored with the exported generator for inference).
-    video_feature: dict[str, Any] = field(default_factory=lambda: {"name": "bn_inception_rgb_flow"})
+    # What produced dump/*/video is read from dump/<train_set>/video/feature_spec.yaml (and
+    # stored with the exported generator). Fields given here (``+data.video_feature.name=X``)
+    # are only checked against it; empty: nothing to check.
+    video_feature: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from torch import nn
 
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
+from vs_plugin.features.spec import dump_specs
 from vs_plugin.models import presets
 from vs_plugin.models.export import export_generator
 from vs_plugin.train import checkpoint as ck
@@ -342,6 +343,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     manual_seed(job.seed)
     dump = Path(job.dump_dir)
     train_dir = dump / job.data.train_set
+    specs = dump_specs(train_dir, [dump / job.data.valid_set], job.data.video_feature)
     gspec, dspecs = model_specs(
         OmegaConf.to_container(job.model, resolve=True), feature_dims(train_dir)
     )
@@ -510,7 +512,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
             source.load_state_dict(state["generator"])
         export["card"] = export_generator(
             source, gspec, exp_dir / "model", train_dir / "mel" / "stats.npz",
-            train_dir / "video" / "stats.npz", dict(job.data.video_feature),
+            train_dir / "video" / "stats.npz", specs.video_feature, mel=specs.mel,
         )  # fmt: skip
         log.info("exported the generator to %s", export["card"])
 
