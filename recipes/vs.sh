@@ -50,12 +50,13 @@ discriminators=""       # e.g. "time_alignment multi_window_mel"
 video_feature=effnet_rgb_flow
 video_feature_opts=""   # k=v ... for the video feature extractor
 train_overrides=""      # extra Hydra overrides, e.g. "train.max_epochs=10 train.batch_size=8"
+per_category=false      # true: one model per category (the paper's protocol), exp/<tag>/cat_<c>/
 # evaluation
 test_set=test
 infer_policies="same shuffled cross"  # reference policies for stage 3
-eval_policy=shuffled    # the policy scored in RESULTS.md (the paper's evaluation)
+eval_policies="shuffled cross"  # policies scored in RESULTS.md (shuffled: the paper's evaluation)
 vocoder=hifigan
-scorers="mcd timbre_similarity onset disentanglement"
+scorers="mcd timbre_similarity mfcc_similarity sfx_similarity reference_match onset disentanglement"
 listening_kit=true
 compare=""              # other systems to score: "name=dir name2=dir2"
 corpus_note=""          # a line placed at the top of RESULTS.md
@@ -75,7 +76,7 @@ fi
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/cmd.sh"
 
-for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit; do
+for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit per_category; do
   [[ "${!flag}" == true || "${!flag}" == false ]] || { log "--${flag//_/-} must be true or false"; exit 1; }
 done
 [[ "${preset}" == paper || "${preset}" == tiny ]] || { log "--preset must be paper or tiny"; exit 1; }
@@ -159,8 +160,7 @@ fi
 
 # -- stage 2: training ----------------------------------------------------------------------
 if run_stage 2; then
-  overrides=("preset=${preset}" "tag=${tag}" "exp_dir=${exp_dir}" "dump_dir=${dump_dir}"
-             "seed=${seed}")  # the video feature's spec comes from ${dump_dir}/<train set>
+  overrides=("preset=${preset}" "tag=${tag}" "dump_dir=${dump_dir}" "seed=${seed}")  # the video feature's spec comes from ${dump_dir}/<train set>
   [[ -n "${temporal_encoder}" ]] && overrides+=("model.generator.temporal_encoder.name=${temporal_encoder}")
   [[ -n "${acoustic_encoder}" ]] && overrides+=("model.generator.acoustic_encoder.name=${acoustic_encoder}")
   [[ -n "${background_encoder}" ]] && overrides+=("model.generator.background_encoder.name=${background_encoder}")
@@ -188,16 +188,27 @@ if run_stage 2; then
     } >"${exp_dir}/run.sh"
     chmod +x "${exp_dir}/run.sh"
   fi
-  marker="${exp_dir}/model/.done"
-  if is_done "${marker}"; then
-    log "stage 2: already trained (${marker}); --overwrite true to retrain"
-  else
-    mkdir -p "${exp_dir}/model"
-    log "stage 2: training ${preset} -> ${exp_dir} (log: ${exp_dir}/train.log, resume: ${exp_dir}/run.sh)"
-    log "stage 2: overrides: ${overrides[*]}"
-    vs-train "${overrides[@]}" resume_from=auto
-    [[ -f "${exp_dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${exp_dir}/model"; exit 1; }
+  # train_one EXP_DIR [OVERRIDE...]: train and export one model into EXP_DIR/model
+  train_one() {
+    local dir=$1; shift
+    local marker="${dir}/model/.done"
+    if is_done "${marker}"; then
+      log "stage 2: already trained (${marker}); --overwrite true to retrain"
+      return
+    fi
+    mkdir -p "${dir}/model"
+    log "stage 2: training ${preset} -> ${dir} (log: ${dir}/train.log, resume: ${exp_dir}/run.sh)"
+    log "stage 2: overrides: ${overrides[*]} $*"
+    vs-train "${overrides[@]}" "$@" resume_from=auto
+    [[ -f "${dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${dir}/model"; exit 1; }
     touch "${marker}"
+  }
+  if [[ "${per_category}" == true ]]; then
+    for cat in $(cut -d' ' -f1 "${data_dir}/train/category2utt"); do
+      train_one "${exp_dir}/cat_${cat}" "exp_dir=${exp_dir}/cat_${cat}" "train.categories=[${cat}]"
+    done
+  else
+    train_one "${exp_dir}" "exp_dir=${exp_dir}"
   fi
 fi
 
@@ -211,7 +222,9 @@ if run_stage 3; then
     fi
     log "stage 3: generating ${test_set} with reference policy '${policy}' -> ${out}"
     mkdir -p "${out}"
-    vs-infer --model "${exp_dir}/model" --data "${data_dir}/${test_set}" \
+    model="${exp_dir}/model"
+    [[ "${per_category}" == true ]] && model="${exp_dir}/cat_{category}/model"  # one per category
+    vs-infer --model "${model}" --data "${data_dir}/${test_set}" \
       --dump "${dump_dir}/${test_set}" --out "${out}" --policy "${policy}" --seed "${seed}" \
       --device "${device}" $([[ ${overwrite} == true ]] && echo --overwrite) \
       2>&1 | tee "${out}.log"
@@ -247,19 +260,24 @@ fi
 
 # -- stage 5: scoring and listening-test kits -----------------------------------------------
 if run_stage 5; then
-  infer="${exp_dir}/infer_${test_set}_${eval_policy}"
-  log "stage 5: scoring ${infer} with: ${scorers} -> ${exp_dir}/scores, ${exp_dir}/RESULTS.md"
   compare_args=()
   for c in ${compare}; do compare_args+=(--compare "${c}"); done
   note="${corpus_note}"
   [[ -f "${data_dir}/CORPUS_NOTE" ]] && note="$(cat "${data_dir}/CORPUS_NOTE") ${note}"
-  vs-score --infer "${infer}" --gt "${exp_dir}/infer_${test_set}_gt" \
+  infer_args=()
+  for policy in ${eval_policies}; do infer_args+=(--infer "${exp_dir}/infer_${test_set}_${policy}"); done
+  log "stage 5: scoring policies '${eval_policies}' with: ${scorers} -> ${exp_dir}/scores"
+  mkdir -p "${exp_dir}/scores"
+  # one process for every policy: embeddings of references and originals are computed once
+  vs-score "${infer_args[@]}" --gt "${exp_dir}/infer_${test_set}_gt" \
     --data "${data_dir}/${test_set}" --scorers "${scorers}" --out "${exp_dir}/scores" \
-    --results "${exp_dir}/RESULTS.md" --corpus-note "${note}" "${compare_args[@]}" \
-    2>&1 | tee "${exp_dir}/scores.log"
+    --results "${exp_dir}/RESULTS.md" --title "Results: ${tag}" \
+    --corpus-note "${note}" "${compare_args[@]}" 2>&1 | tee "${exp_dir}/scores.log"
   if [[ "${listening_kit}" == true ]]; then
-    log "stage 5: listening-test kits -> ${exp_dir}/listening_test"
-    vs-listening-kit build --infer "${infer}" --gt "${exp_dir}/infer_${test_set}_gt" \
+    first_policy="${eval_policies%% *}"
+    log "stage 5: listening-test kits (${first_policy} pairs) -> ${exp_dir}/listening_test"
+    vs-listening-kit build --infer "${exp_dir}/infer_${test_set}_${first_policy}" \
+      --gt "${exp_dir}/infer_${test_set}_gt" \
       --data "${data_dir}/${test_set}" --out "${exp_dir}/listening_test" --seed "${seed}" \
       2>&1 | tee "${exp_dir}/listening_kit.log"
   fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 
 import pytest
 
@@ -103,3 +104,46 @@ def test_bad_input_is_one_line_and_exit_2(exp, tmp_path, capsys):
         ]
     )
     assert rc == 2 and "unknown scorer 'nonesuch'" in capsys.readouterr().err
+
+
+def test_policies_merge_into_one_results_file(exp, tmp_path, capsys):
+    parts = []
+    for policy in ("shuffled", "cross"):
+        md = tmp_path / policy / "RESULTS.md"
+        argv = ["--infer", str(exp["infer"]), "--gt", str(exp["gt"]), "--data", str(exp["data"])]
+        argv += ["--scorers", "mfcc_similarity", "--out", str(tmp_path / policy)]
+        argv += ["--results", str(md), "--title", f"Reference policy: {policy}"]
+        assert score.main(argv) == 0
+        text = md.read_text()
+        assert text.startswith(f"# Reference policy: {policy}")
+        assert "## Summary (all categories)" in text and "| mfcc_sim_ref ↑ |" in text
+        parts.append(md)
+    merged = tmp_path / "RESULTS.md"
+    argv = ["--merge-results", *map(str, parts), "--title", "Results: t", "--results", str(merged)]
+    assert score.main(argv) == 0
+    text = merged.read_text()
+    assert text.startswith("# Results: t\n")
+    assert "## Reference policy: shuffled" in text and "## Reference policy: cross" in text
+    assert "### Summary (all categories)" in text
+    assert score.main(["--merge-results", str(tmp_path / "none.md"), "--results", str(merged)]) == 2
+    assert "none.md" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        score.main(["--scorers", "mcd"])  # nothing to score without --infer/--data/--out
+
+
+def test_several_policies_in_one_call(exp, tmp_path):
+    """Repeated --infer: one scores folder per policy and one RESULTS.md with a section each."""
+    cross = tmp_path / "infer_test_cross"
+    shutil.copytree(exp["infer"], cross)
+    out, md = tmp_path / "scores", tmp_path / "RESULTS.md"
+    argv = ["--infer", str(exp["infer"]), "--infer", str(cross), "--gt", str(exp["gt"])]
+    argv += ["--data", str(exp["data"]), "--scorers", "mfcc_similarity onset"]
+    argv += ["--out", str(out), "--results", str(md), "--title", "Results: t"]
+    assert score.main(argv) == 0
+    first = exp["infer"].name.rsplit("_", 1)[-1]
+    assert (out / first / "mfcc_similarity.tsv").exists() and (out / "cross" / "onset.tsv").exists()
+    assert (out / "cross" / "gt" / "onset.tsv").exists()
+    text = md.read_text()
+    assert text.startswith("# Results: t") and "## Reference policy: cross" in text
+    assert f"## Reference policy: {first}" in text
+    assert _tsv(out / first / "onset.tsv") == _tsv(out / "cross" / "onset.tsv")

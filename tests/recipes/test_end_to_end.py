@@ -47,7 +47,8 @@ def run_recipe(tmp: Path, *args: str, timeout: int = 900) -> subprocess.Complete
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    out = run_recipe(tmp, *common(tmp, "e2e"), "--infer-policies", "same shuffled",
+    out = run_recipe(tmp, *common(tmp, "e2e"), "--infer-policies", "same shuffled cross",
+                     "--eval-policies", "shuffled cross",
                      "--train-overrides", "train.epochs=2 train.batch_size=2")
     assert out.returncode == 0, out.stderr[-4000:]
     return tmp, out
@@ -67,7 +68,7 @@ def test_every_stage_leaves_valid_outputs(demo):
     for f in ("config.yaml", "train.log", "model/generator.pt", "model/card.yaml", "run.sh"):
         assert (exp / f).is_file(), f
     assert list((exp / "tensorboard").glob("events.out.tfevents.*"))
-    for policy in ("same", "shuffled", "gt"):
+    for policy in ("same", "shuffled", "cross", "gt"):
         d = exp / f"infer_test_{policy}"
         wavs = read_scp(d / "wav.scp")
         assert len(wavs) == 4
@@ -81,10 +82,14 @@ def test_every_stage_leaves_valid_outputs(demo):
             assert len([p for p in pairs if p and not p.startswith("utt")]) == 4
     results = (exp / "RESULTS.md").read_text()
     assert "built-in synthetic corpus" in results
-    for metric in ("mcd", "timbre_sim", "onset_f1"):
+    assert "## Reference policy: shuffled" in results and "## Reference policy: cross" in results
+    for metric in ("mcd", "timbre_sim", "onset_f1", "mfcc_leakage", "sfx_leakage", "ref_match"):
         assert metric in results
-    for scorer in ("mcd", "timbre_similarity", "onset", "disentanglement"):
-        assert (exp / "scores" / f"{scorer}.tsv").is_file()
+    for policy in ("shuffled", "cross"):
+        for scorer in ("mcd", "timbre_similarity", "mfcc_similarity", "sfx_similarity",
+                       "reference_match", "onset", "disentanglement"):
+            assert (exp / "scores" / policy / f"{scorer}.tsv").is_file(), (policy, scorer)
+    assert (tmp / "data" / "test" / "utt2timbre").is_file()  # the corpus knows its sources
     kit = exp / "listening_test"
     assert (kit / "items.csv").is_file() and (kit / "key.csv").is_file()
     assert (kit / "instructions.md").is_file() and (kit / "manifest.json").is_file()
@@ -93,7 +98,7 @@ def test_every_stage_leaves_valid_outputs(demo):
 def test_finished_stages_are_a_quick_no_op(demo):
     tmp, _ = demo
     t0 = time.time()
-    out = run_recipe(tmp, *common(tmp, "e2e"), "--infer-policies", "same shuffled",
+    out = run_recipe(tmp, *common(tmp, "e2e"), "--infer-policies", "same shuffled cross",
                      "--stop-stage", "4")
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stderr.count("already") >= 5

@@ -15,14 +15,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 STUBS = [
-    "vs-list", "vs-prepare-data", "vs-extract-features", "vs-train", "vs-infer", "vs-vocode",
-    "vs-score", "vs-listening-kit",
+    "vs-list",
+    "vs-prepare-data",
+    "vs-extract-features",
+    "vs-train",
+    "vs-infer",
+    "vs-vocode",
+    "vs-score",
+    "vs-listening-kit",
 ]
 
 
 def run(args, cwd, env=None, check=False):
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=60, check=check)
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=check
+    )
 
 
 # -- parse_options.sh -------------------------------------------------------------------------
@@ -91,12 +98,16 @@ def recipe(tmp_path):
         stub.write_text(body, encoding="utf-8")
         stub.chmod(0o755)
     egs = tmp_path / "repo" / "egs" / "vas"
-    shutil.copytree(REPO / "egs" / "vas", egs, ignore=shutil.ignore_patterns(
-        "data", "dump", "exp", "downloads", "RESULTS.md"))
+    shutil.copytree(
+        REPO / "egs" / "vas",
+        egs,
+        ignore=shutil.ignore_patterns("data", "dump", "exp", "downloads", "RESULTS.md"),
+    )
     shutil.copytree(REPO / "recipes", tmp_path / "repo" / "recipes")
     # validate_data_dir.sh is exercised by its own tests; here data dirs are fake
     (tmp_path / "repo" / "recipes" / "utils" / "validate_data_dir.sh").write_text(
-        "#!/usr/bin/env bash\nexit 0\n", encoding="utf-8")
+        "#!/usr/bin/env bash\nexit 0\n", encoding="utf-8"
+    )
     (tmp_path / "repo" / "recipes" / "utils" / "validate_data_dir.sh").chmod(0o755)
     env = {**os.environ, "VS_VENV": str(venv), "VS_SKIP_INSTALL_CHECK": "true"}
     (venv / "bin" / "vs-list").touch()
@@ -109,8 +120,21 @@ def stages_called(calls: Path) -> list[str]:
 
 def test_stage_gating_runs_only_the_asked_stage(recipe):
     egs, env, calls = recipe
-    out = run(["./run.sh", "--stage", "3", "--stop-stage", "3", "--tag", "t",
-               "--infer-policies", "same shuffled cross"], egs, env)
+    out = run(
+        [
+            "./run.sh",
+            "--stage",
+            "3",
+            "--stop-stage",
+            "3",
+            "--tag",
+            "t",
+            "--infer-policies",
+            "same shuffled cross",
+        ],
+        egs,
+        env,
+    )
     assert out.returncode == 0, out.stderr
     assert set(stages_called(calls)) == {"vs-infer"}
     assert stages_called(calls).count("vs-infer") == 3  # same, shuffled, cross
@@ -122,9 +146,18 @@ def test_whole_run_calls_every_stage_in_order_and_writes_resume_script(recipe):
     out = run(["./run.sh", "--tag", "t", "--nj", "2"], egs, env)
     assert out.returncode == 0, out.stderr
     order = stages_called(calls)
-    firsts = [order.index(c) for c in
-              ["vs-prepare-data", "vs-extract-features", "vs-train", "vs-infer", "vs-vocode",
-               "vs-score", "vs-listening-kit"]]
+    firsts = [
+        order.index(c)
+        for c in [
+            "vs-prepare-data",
+            "vs-extract-features",
+            "vs-train",
+            "vs-infer",
+            "vs-vocode",
+            "vs-score",
+            "vs-listening-kit",
+        ]
+    ]
     assert firsts == sorted(firsts)
     assert "BUILT-IN SYNTHETIC" in out.stderr  # no VAS: said loudly
     resume = (egs / "exp" / "t" / "run.sh").read_text()
@@ -139,17 +172,34 @@ def test_whole_run_calls_every_stage_in_order_and_writes_resume_script(recipe):
 
 def test_skip_flags(recipe):
     egs, env, calls = recipe
-    out = run(["./run.sh", "--tag", "t", "--skip-data-prep", "true", "--skip-eval", "true"],
-              egs, env)
+    out = run(
+        ["./run.sh", "--tag", "t", "--skip-data-prep", "true", "--skip-eval", "true"], egs, env
+    )
     assert out.returncode == 0, out.stderr
     assert set(stages_called(calls)) == {"vs-train"}
 
 
 def test_component_flags_become_hydra_overrides(recipe):
     egs, env, calls = recipe
-    out = run(["./run.sh", "--stage", "2", "--stop-stage", "2", "--tag", "t",
-               "--temporal-encoder", "mean_pool", "--discriminators", "time_alignment",
-               "--train-overrides", "train.batch_size=3"], egs, env)
+    out = run(
+        [
+            "./run.sh",
+            "--stage",
+            "2",
+            "--stop-stage",
+            "2",
+            "--tag",
+            "t",
+            "--temporal-encoder",
+            "mean_pool",
+            "--discriminators",
+            "time_alignment",
+            "--train-overrides",
+            "train.batch_size=3",
+        ],
+        egs,
+        env,
+    )
     assert out.returncode == 0, out.stderr
     line = calls.read_text()
     assert "model.generator.temporal_encoder.name=mean_pool" in line
@@ -178,3 +228,60 @@ def test_stage1_jobs_and_merge_get_the_same_feature_options(recipe):
     assert any("--merge" in c for c in video) and any("--job" in c for c in video)
     (train,) = [c for c in lines if c.startswith("vs-train")]
     assert "data.video_feature" not in train  # training reads the dump's feature_spec.yaml
+
+
+def test_per_category_trains_one_model_per_category_and_generates_with_each(recipe):
+    egs, env, calls = recipe
+    (egs / "data" / "train").mkdir(parents=True)
+    (egs / "data" / "train" / "category2utt").write_text("bell bell-a bell-b\ndrum drum-a\n")
+    out = run(
+        [
+            "./run.sh",
+            "--stage",
+            "2",
+            "--stop-stage",
+            "3",
+            "--tag",
+            "t",
+            "--per-category",
+            "true",
+            "--infer-policies",
+            "cross",
+        ],
+        egs,
+        env,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = calls.read_text().splitlines()
+    trains = [c for c in lines if c.startswith("vs-train")]
+    assert len(trains) == 2
+    for cat, line in zip(("bell", "drum"), trains):
+        assert f"train.categories=[{cat}]" in line and f"exp_dir=exp/t/cat_{cat}" in line
+    (infer,) = [c for c in lines if c.startswith("vs-infer")]
+    assert "--model exp/t/cat_{category}/model" in infer
+
+
+def test_stage5_scores_every_policy_in_one_call_into_one_results_file(recipe):
+    egs, env, calls = recipe
+    out = run(
+        [
+            "./run.sh",
+            "--stage",
+            "5",
+            "--stop-stage",
+            "5",
+            "--tag",
+            "t",
+            "--eval-policies",
+            "shuffled cross",
+            "--listening-kit",
+            "false",
+        ],
+        egs,
+        env,
+    )
+    assert out.returncode == 0, out.stderr
+    (score,) = [c for c in calls.read_text().splitlines() if c.startswith("vs-score")]
+    assert "--infer exp/t/infer_test_shuffled --infer exp/t/infer_test_cross" in score
+    assert "--results exp/t/RESULTS.md" in score
+    assert (egs / "RESULTS.md").exists()

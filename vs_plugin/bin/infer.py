@@ -21,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--model", required=True, help="exported model folder, card file or name")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="exported model folder, card file or name; with '{category}' in it, one model "
+        "per category of the set (e.g. exp/t/cat_{category}/model), the paper's protocol",
+    )
     p.add_argument("--data", required=True, help="data dir of the set (utt2category)")
     p.add_argument("--dump", required=True, help="dump dir of the set (video/, mel/)")
     p.add_argument("--out", required=True, help="output folder exp/<tag>/infer_<set>_<policy>")
@@ -64,12 +69,21 @@ def main(argv: list[str] | None = None) -> int:
         from vs_plugin.models.export import load_exported
         from vs_plugin.models.vocoders.hifigan import pick_device
 
-        try:
-            model = load_exported(args.model, pick_device(args.device))
-        except InputError:
-            raise
-        except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
-            raise InputError(args.model, f"cannot load the model ({exc})") from None
+        def load(source: str):
+            try:
+                return load_exported(source, pick_device(args.device))
+            except InputError:
+                raise
+            except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
+                raise InputError(source, f"cannot load the model ({exc})") from None
+
+        if "{category}" in args.model:
+            from vs_plugin.utils.files import read_scp
+
+            cats = sorted(set(read_scp(f"{args.data}/utt2category").values()))
+            model = {c: load(args.model.replace("{category}", c)) for c in cats}
+        else:
+            model = load(args.model)
         cfg = Stage3Config(
             policy=args.policy,
             pairs_file=args.pairs,

@@ -15,7 +15,13 @@ import yaml
 from vs_plugin.errors import InputError
 from vs_plugin.registry import SCORERS, RegistryError
 from vs_plugin.scoring.items import build_items, ground_truth_items, load_data_dir, render_ideals
-from vs_plugin.scoring.results import results_markdown, score_system, slug, write_scores
+from vs_plugin.scoring.results import (
+    merge_results,
+    results_markdown,
+    score_system,
+    slug,
+    write_scores,
+)
 from vs_plugin.utils.files import write_text_atomic
 
 PROG = "vs-score"
@@ -29,12 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--infer",
-        required=True,
         type=Path,
-        help="our generations: exp/<tag>/infer_<set>_<policy> (wav.scp, pairs.tsv)",
+        action="append",
+        help="our generations: exp/<tag>/infer_<set>_<policy> (wav.scp, pairs.tsv); required "
+        "unless --merge-results. Repeat it to score several policies in one process (shared "
+        "caches): each goes to <out>/<policy>/ and gets its own section of RESULTS.md",
     )
     p.add_argument("--gt", type=Path, help="vocoded ground truth: exp/<tag>/infer_<set>_gt")
-    p.add_argument("--data", required=True, type=Path, help="the data dir, e.g. data/test")
+    p.add_argument("--data", type=Path, help="the data dir, e.g. data/test (required to score)")
     p.add_argument(
         "--scorers",
         default="mcd timbre_similarity onset",
@@ -48,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S.F=V",
         help="scorer config override, e.g. mcd.dtw=true (repeatable)",
     )
-    p.add_argument("--out", required=True, type=Path, help="output dir, e.g. exp/<tag>/scores")
+    p.add_argument("--out", type=Path, help="output dir, e.g. exp/<tag>/scores (required to score)")
     p.add_argument("--results", type=Path, help="write a RESULTS.md here")
     p.add_argument(
         "--compare",
@@ -59,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", default="VarietySound", help="our system's name in tables")
     p.add_argument("--corpus-note", default="", help="a line printed at the top of RESULTS.md")
+    p.add_argument("--title", help="RESULTS.md title (default: Results: <experiment>)")
+    p.add_argument(
+        "--merge-results",
+        nargs="+",
+        type=Path,
+        metavar="MD",
+        help="instead of scoring: put these RESULTS.md files under one --title into --results",
+    )
     p.add_argument(
         "--ideal-cache", type=Path, help="where ideal targets are rendered (default <out>/ideal)"
     )
@@ -81,44 +97,71 @@ def build_scorers(names: list[str], overrides: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.merge_results:
+        if args.results is None:
+            parser.error("--merge-results needs --results")
+        try:
+            parts = [p.read_text(encoding="utf-8") for p in args.merge_results]
+        except OSError as exc:
+            print(f"{PROG}: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+            return 2
+        write_text_atomic(args.results, merge_results(parts, args.title or "Results"))
+        return 0
+    missing = [f"--{n}" for n in ("infer", "data", "out") if getattr(args, n) is None]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
     try:
         scorers = build_scorers(args.scorers.split(), args.overrides)
         data = load_data_dir(args.data)
-        needs_ideal = any("ideal" in getattr(s, "requires", ()) for s in scorers.values())
-        cache = args.ideal_cache or args.out / "ideal"
-        systems = []
-        ours = build_items(args.infer, data, args.gt)
-        if needs_ideal:
-            render_ideals(ours, data, cache)
-        runs = [(args.name, str(args.infer), ours, args.out)]
-        if args.gt is not None:
-            runs.append(
-                ("Ground truth (vocoded)", str(args.gt), ground_truth_items(ours), args.out / "gt")
-            )
-        for spec in args.compare:
-            name, sep, path = spec.partition("=")
-            if not sep or not name or not path:
-                raise InputError(None, f"--compare {spec!r}: expected NAME=DIR")
-            items = build_items(path, data, args.gt)
-            if needs_ideal:
-                render_ideals(items, data, cache)
-            runs.append((name, path, items, args.out / slug(name)))
-        for name, source, items, out in runs:
-            result = score_system(name, source, items, scorers, strict=args.strict)
-            write_scores(out, result)
-            systems.append(result)
-            print(f"{PROG}: {name}: {len(items)} clips scored -> {out}", file=sys.stderr)
-        describe = "".join(f"{n}\t{s.describe()}\n" for n, s in scorers.items())
-        write_text_atomic(args.out / "scorers.tsv", describe)
+        several = len(args.infer) > 1
+        sections = []
+        for infer in args.infer:
+            policy = infer.name.rsplit("_", 1)[-1]
+            out = args.out / policy if several else args.out
+            title = f"Reference policy: {policy}" if several else args.title
+            sections.append(_score_one(args, infer, out, scorers, data, title))
         if args.results is not None:
-            title = f"Results: {args.infer.parent.name or args.infer}"
-            md = results_markdown(systems, scorers, title, args.corpus_note)
+            if several:
+                md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
+            else:
+                md = sections[0]
             write_text_atomic(args.results, md)
     except (InputError, RegistryError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _score_one(args, infer: Path, out: Path, scorers: dict, data, title: str | None) -> str:
+    """Score one inference dir (and the ground truth, and comparisons); its RESULTS text."""
+    needs_ideal = any("ideal" in getattr(s, "requires", ()) for s in scorers.values())
+    cache = args.ideal_cache or args.out / "ideal"
+    systems = []
+    ours = build_items(infer, data, args.gt)
+    if needs_ideal:
+        render_ideals(ours, data, cache)
+    runs = [(args.name, str(infer), ours, out)]
+    if args.gt is not None:
+        runs.append(("Ground truth (vocoded)", str(args.gt), ground_truth_items(ours), out / "gt"))
+    for spec in args.compare:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise InputError(None, f"--compare {spec!r}: expected NAME=DIR")
+        items = build_items(path, data, args.gt)
+        if needs_ideal:
+            render_ideals(items, data, cache)
+        runs.append((name, path, items, out / slug(name)))
+    for name, source, items, where in runs:
+        result = score_system(name, source, items, scorers, strict=args.strict)
+        write_scores(where, result)
+        systems.append(result)
+        print(f"{PROG}: {name}: {len(items)} clips scored -> {where}", file=sys.stderr)
+    describe = "".join(f"{n}\t{s.describe()}\n" for n, s in scorers.items())
+    write_text_atomic(out / "scorers.tsv", describe)
+    title = title or f"Results: {infer.parent.name or infer}"
+    return results_markdown(systems, scorers, title, args.corpus_note)
 
 
 if __name__ == "__main__":

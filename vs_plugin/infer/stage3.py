@@ -9,6 +9,7 @@ atomically) unless ``overwrite``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -50,24 +51,42 @@ def _load(scp: dict[str, str], utt: str, what: str) -> np.ndarray:
 
 
 def run_stage3(
-    model: ExportedModel,
+    model: ExportedModel | Mapping[str, ExportedModel],
     data_dir: str | Path,
     dump_dir: str | Path,
     out_dir: str | Path,
     cfg: Stage3Config | None = None,
     gen: GenerationConfig | None = None,
 ) -> dict[str, int]:
-    """Generate every pair; returns counts ``{"done", "skipped", "failed"}``."""
+    """Generate every pair; returns counts ``{"done", "skipped", "failed"}``.
+
+    ``model`` is one model for every clip, or one per category (the paper's protocol: the
+    model of the video's category generates it, whatever the reference's category).
+    """
     cfg, gen = cfg or Stage3Config(), gen or GenerationConfig()
     data_dir, dump_dir, out_dir = Path(data_dir), Path(dump_dir), Path(out_dir)
     utt2cat = read_scp(data_dir / "utt2category")
+    models = model if isinstance(model, Mapping) else None
+    if models is not None:
+        missing = sorted(set(utt2cat.values()) - set(models))
+        if missing:
+            raise KeyError(f"no model for categories {missing} (have {sorted(models)})")
+
+    def model_of(p: Pair) -> ExportedModel:
+        return models[utt2cat[p.video]] if models is not None else model  # type: ignore[return-value]
+
     video_scp = read_scp(dump_dir / "video" / "feats.scp")
     mel_scp = read_scp(dump_dir / "mel" / "feats.scp")
     pairs = make_pairs(utt2cat, cfg.policy, seed=cfg.seed, pairs_file=cfg.pairs_file)
     mel_dir = out_dir / "mel"
     mel_dir.mkdir(parents=True, exist_ok=True)
     write_pairs_tsv(out_dir / "pairs.tsv", pairs)
-    settings = {"stage3": vars(cfg), "generation": vars(gen), "model": str(model.directory)}
+    where = (
+        {c: str(m.directory) for c, m in sorted(models.items())}
+        if models is not None
+        else str(model.directory)  # type: ignore[union-attr]
+    )
+    settings = {"stage3": vars(cfg), "generation": vars(gen), "model": where}
     write_text_atomic(out_dir / "infer.yaml", yaml.safe_dump(settings, sort_keys=False))
     todo = [p for p in pairs if cfg.overwrite or not (mel_dir / f"{p.utt}.npy").exists()]
     counts = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0}
@@ -90,7 +109,7 @@ def run_stage3(
 
     def flush(group: list[tuple[Pair, tuple]], seed: int) -> None:
         try:
-            mels = _generate_group(model, group, gen, seed)
+            mels = _generate_group(model_of(group[0][0]), group, gen, seed)
         except Exception as exc:
             fail([p for p, _ in group], exc)
             return
@@ -106,12 +125,17 @@ def run_stage3(
         try:
             x = inputs(p)
             if len(x[0]) > gen.window:
-                mel, _ = generate_mel(model, *x, cfg=replace(gen, seed=cfg.seed + i))
+                mel, _ = generate_mel(model_of(p), *x, cfg=replace(gen, seed=cfg.seed + i))
                 save_npy_atomic(mel_dir / f"{p.utt}.npy", mel)
                 counts["done"] += 1
                 bar.update()
                 continue
-            key = (x[0].shape, min(len(x[1]), gen.max_reference_frames), x[2] is None)
+            key = (
+                x[0].shape,
+                min(len(x[1]), gen.max_reference_frames),
+                x[2] is None,
+                id(model_of(p)),
+            )
             batches.setdefault(key, []).append((p, x))
         except Exception as exc:  # one bad utterance must not stop the set
             fail([p], exc)

@@ -24,6 +24,10 @@ class FFTDecoderConfig:
     conv_filter: int = 512
     dropout: float = 0.1
     negative_slope: float = 0.2
+    # Not in the paper: FiLM, a scale and shift of every block's output computed from the
+    # time average of the codes (the timbre and background codes are constant over time), so
+    # that the reference conditions every block instead of only the input (docs/QUALITY.md).
+    film: bool = False
 
 
 class FFTBlock(nn.Module):
@@ -79,11 +83,22 @@ class FFTDecoder(Decoder):
         )
         self.drop = nn.Dropout(cfg.dropout)
         self.proj_out = nn.Linear(cfg.hidden, n_mels)
+        self.film = None
+        if cfg.film:
+            # one (scale, shift) pair per block; zero-initialised: training starts unmodulated
+            self.film = nn.Linear(in_channels, 2 * cfg.hidden * cfg.n_blocks)
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         h = self.proj_in(self.up(codes).transpose(1, 2))  # (B, T', hidden)
         h = h + sinusoidal_positions(h.shape[1], h.shape[2], device=h.device, dtype=h.dtype)
         h = self.drop(h)
-        for block in self.blocks:
+        films = None
+        if self.film is not None:  # (B, n_blocks, 2, 1, hidden) from the codes' time average
+            films = self.film(codes.mean(dim=-1)).view(codes.shape[0], len(self.blocks), 2, 1, -1)
+        for i, block in enumerate(self.blocks):
             h = block(h)
+            if films is not None:
+                h = h * (1 + films[:, i, 0]) + films[:, i, 1]
         return self.proj_out(h).transpose(1, 2)

@@ -16,7 +16,7 @@ from vs_plugin.audio.io import load_audio
 from vs_plugin.errors import InputError
 
 
-@lru_cache(maxsize=48)
+@lru_cache(maxsize=256)
 def _cached(path: str, mtime_ns: int, sample_rate: int) -> np.ndarray:
     return load_audio(path, sample_rate)
 

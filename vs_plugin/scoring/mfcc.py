@@ -79,18 +79,29 @@ def cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(np.dot(a, b) / den) if den > 0 else 0.0
 
 
+# Statistics per (file, version, settings), shared by every cache of the process
+# (mfcc_similarity and reference_match read the same references and originals).
+_STATS: dict[tuple, np.ndarray | None] = {}
+
+
 class MFCCCache:
-    """MFCC statistics per audio file, computed once per file version."""
+    """MFCC statistics per audio file, computed once per file version and settings."""
 
     def __init__(self, cfg: MFCCConfig) -> None:
         self.cfg = cfg
-        self._stats: dict[tuple[str, int], np.ndarray | None] = {}
+        self._stats = _STATS
         self._mel_cfg = MelConfig(sample_rate=cfg.sample_rate)
 
     def stats(self, path: Path) -> np.ndarray | None:
         path = Path(path)
         try:
-            key = (str(path), path.stat().st_mtime_ns)
+            key = (
+                str(path),
+                path.stat().st_mtime_ns,
+                self.cfg.sample_rate,
+                self.cfg.n_mfcc,
+                self.cfg.top_db,
+            )
         except FileNotFoundError:
             raise InputError(path, "file not found") from None
         if key not in self._stats:

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import Scorer, ScoringItem
-from vs_plugin.scoring.stats import AVERAGE, MeanCI, summarise_table
+from vs_plugin.scoring.stats import AVERAGE, MeanCI, mean_ci, summarise_table
 from vs_plugin.utils.files import write_text_atomic
 
 Rows = list[dict[str, object]]
@@ -90,6 +90,39 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "system"
 
 
+def summary_table(systems: Sequence[SystemScores], scorers: Mapping[str, Scorer]) -> list[str]:
+    """One table of every metric's average over all clips (rows) for each system (columns)."""
+    lines = ["## Summary (all categories)", ""]
+    lines.append("| Metric | " + " | ".join(s.name for s in systems) + " |")
+    lines.append("|---" * (len(systems) + 1) + "|")
+    for sname, scorer in scorers.items():
+        metrics: list[str] = []
+        for s in systems:
+            metrics += [m for m in metric_names(s.rows.get(sname, [])) if m not in metrics]
+        for metric in metrics:
+            better = scorer.lower_is_better.get(metric)
+            if better is None:
+                continue  # counts and other context columns stay in the per-metric tables
+            cells = []
+            for s in systems:
+                rows = s.rows.get(sname, [])
+                values = [float(r[metric]) for r in rows if metric in r]  # type: ignore[arg-type]
+                cells.append(mean_ci(values).format())
+            arrow = " ↓" if better else " ↑"
+            lines.append(f"| {metric}{arrow} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def merge_results(parts: Sequence[str], title: str) -> str:
+    """Several RESULTS.md texts under one title, each part's headings one level down."""
+    lines = [f"# {title}", ""]
+    for text in parts:
+        for line in text.splitlines():
+            lines.append("#" + line if line.startswith("#") else line)
+        lines.append("")
+    return "\n".join(lines)
+
+
 def results_markdown(
     systems: Sequence[SystemScores],
     scorers: Mapping[str, Scorer],
@@ -112,6 +145,7 @@ def results_markdown(
         "↓ lower is better, ↑ higher is better; n/a: not defined for that system.",
         "",
     ]
+    lines += summary_table(systems, scorers)
     for sname, scorer in scorers.items():
         lines += [f"## {sname}", "", f"_{scorer.describe()}_", ""]
         metrics: list[str] = []

@@ -68,6 +68,11 @@ def cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+# Embeddings per (file, version, settings), shared by every scorer instance of the process
+# (timbre_similarity and disentanglement embed the same references and originals).
+_EMBEDDINGS: dict[tuple, np.ndarray | None] = {}
+
+
 @dataclass
 class TimbreSimilarityConfig:
     vad_trim: bool = False  # Resemblyzer's speech VAD cuts non-speech sounds: off by default
@@ -91,20 +96,24 @@ class TimbreSimilarityScorer(Scorer):
     def __init__(self, cfg: TimbreSimilarityConfig | None = None) -> None:
         self.cfg = cfg or TimbreSimilarityConfig()
         self.requires = ("generated", self.cfg.against)
-        self._cache: dict[tuple[str, int], np.ndarray | None] = {}
 
     def embedding(self, path: Path) -> np.ndarray | None:
-        """Embedding of the audio file ``path`` (cached per file version)."""
-        key = (str(path), Path(path).stat().st_mtime_ns if Path(path).exists() else 0)
-        if key not in self._cache:
+        """Embedding of the audio file ``path`` (cached per file version and settings)."""
+        key = (
+            str(path),
+            Path(path).stat().st_mtime_ns if Path(path).exists() else 0,
+            self.cfg.vad_trim,
+            self.cfg.min_seconds,
+        )
+        if key not in _EMBEDDINGS:
             wav = load(path, ENCODER_RATE)
-            self._cache[key] = embed(
+            _EMBEDDINGS[key] = embed(
                 wav,
                 vad_trim=self.cfg.vad_trim,
                 device=self.cfg.device,
                 min_seconds=self.cfg.min_seconds,
             )
-        return self._cache[key]
+        return _EMBEDDINGS[key]
 
     def similarity(self, a: Path, b: Path) -> float:
         return cosine(self.embedding(a), self.embedding(b))

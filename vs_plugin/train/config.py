@@ -34,6 +34,10 @@ class DataConfig:
     train_set: str = "train"
     valid_set: str = "valid"
     segment_frames: int | None = None  # video frames per training crop; None = whole clips
+    # Not in the paper: mel frames of the training reference, a random crop of the clip drawn
+    # independently of the target's, so the timbre code cannot identify (and the decoder
+    # memorise) the exact target. None = the whole target, as in the paper.
+    reference_frames: int | None = None
     # What produced dump/*/video is read from dump/<train_set>/video/feature_spec.yaml (and
     # stored with the exported generator). Fields given here (``+data.video_feature.name=X``)
     # are only checked against it; empty: nothing to check.

@@ -172,7 +172,15 @@ class GANStep:
                         fake, mel, lambda_m=self.opt.loss.lambda_m, lambda_a=self.opt.loss.lambda_a
                     )
                 )
+            if self.opt.loss.lambda_t > 0:
+                encoder = unwrap(self.generator).acoustic_encoder
+                with self._autocast():
+                    loss_t = losses.timbre_consistency_loss(encoder, fake, b["ref_mel"])
+                loss_g = loss_g + self.opt.loss.lambda_t * loss_t
+                parts_g["timbre"] = loss_t
             named_g = {"loss_g": loss_g, "mel_l1": parts_g["mel"]}
+            if "timbre" in parts_g:
+                named_g["timbre_t"] = parts_g["timbre"]
             if "adv" in parts_g:
                 named_g["adv_g"] = parts_g["adv"]
             self._check(engine, named_g)
@@ -292,6 +300,7 @@ def _dataset(
     seed: int,
     cats,
     reference: str = "self",
+    reference_frames: int | None = None,
 ):
     """A ``DumpDataset`` over ``set_dir``, normalised with the training set's statistics."""
     from vs_plugin.data.dataset import DumpDataset  # imported late: optional at import
@@ -307,6 +316,7 @@ def _dataset(
         "train": train,
         "seed": seed,
         "reference": reference,
+        "reference_frames": reference_frames,
     }
     if cats:
         if "categories" not in inspect.signature(DumpDataset).parameters:
@@ -356,7 +366,15 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     manual_seed(job.seed + rank)
 
     cats = list(tc.categories) if tc.categories else None
-    train_ds = _dataset(train_dir, train_dir, job.data.segment_frames, True, job.seed, cats)
+    train_ds = _dataset(
+        train_dir,
+        train_dir,
+        job.data.segment_frames,
+        True,
+        job.seed,
+        cats,
+        reference_frames=job.data.reference_frames,
+    )
     valid_ds = _dataset(
         dump / job.data.valid_set,
         train_dir,
@@ -434,7 +452,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     for sched in schedulers.values():
         trainer.add_event_handler(Events.ITERATION_STARTED, sched)
 
-    loss_names = ["loss_g", "mel_l1"]
+    loss_names = ["loss_g", "mel_l1"] + (["timbre_t"] if job.loss.lambda_t > 0 else [])
     if len(discs):
         loss_names += ["adv_g", "loss_d", *(f"d_{n}" for n in discs.names)]
     H.attach_running_averages(trainer, loss_names)

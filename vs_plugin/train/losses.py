@@ -23,6 +23,10 @@ class LossConfig:
     shift_min: int = 22  # frames (~0.25 s at 86 mel frames/s) for the misaligned negative
     shift_max: int = 430  # frames (half of a 10 s clip)
     shift_target: str = "real"  # which mel is shifted: "real" (paper text) or "fake" (eq. 6)
+    # Not in the paper: weight of a timbre-consistency term, 1 - cosine between the acoustic
+    # encoder's vector of the generated mel and of the reference (the encoder frozen for this
+    # term), which rewards outputs whose timbre the reference decides. 0 = off.
+    lambda_t: float = 0.0
 
 
 def mel_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -156,3 +160,25 @@ def generator_step_loss(
     cfg = cfg or LossConfig()
     scores = [_scores(d, fake_mel, video) for d in discs]
     return generator_loss(fake_mel, real_mel, scores, weights, cfg.lambda_m, cfg.lambda_a)
+
+
+def timbre_consistency_loss(
+    encoder: nn.Module, fake_mel: torch.Tensor, ref_mel: torch.Tensor
+) -> torch.Tensor:
+    """``mean(1 - cos(E(fake), E(ref)))`` with ``E = encoder.encode`` (a timbre vector).
+
+    The encoder's own weights get no gradient from this term (they are frozen while it is
+    computed) and the reference side is a constant, so the term cannot be met by collapsing
+    the encoder; only the generated mel moves towards the reference's timbre.
+    """
+    with torch.no_grad():
+        target = encoder.encode(ref_mel).float()
+    params = [p for p in encoder.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        emb = encoder.encode(fake_mel).float()
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+    return (1.0 - F.cosine_similarity(emb, target, dim=-1)).mean()

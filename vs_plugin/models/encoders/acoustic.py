@@ -35,6 +35,11 @@ class SGAUAcousticConfig:
     # over K seeded draws of R, as the encoder saw references in training (docs/QUALITY.md).
     eval_draws: int = 0
     eval_seed: int = 0  # the draws are seeded: the same reference always gives one vector
+    # Not in the paper: the encoder hears only the reference's louder frames (those above this
+    # quantile of its frame energies; the rest become the mel's minimum), the complement of
+    # the background encoder's energy masking, so the timbre code describes the sound events
+    # rather than the reference's room tone. 0 = off (the paper).
+    event_quantile: float = 0.0
 
 
 def _conv(c_in: int, c_out: int, k: int) -> nn.Conv1d:
@@ -122,7 +127,17 @@ class SGAUAcousticEncoder(AcousticEncoder):
                 self.resample.forced = False
         return torch.stack(draws).mean(dim=0)
 
+    def _events_only(self, ref_mel: torch.Tensor) -> torch.Tensor:
+        q = self.cfg.event_quantile
+        if q <= 0:
+            return ref_mel
+        energy = ref_mel.float().mean(dim=1)
+        threshold = torch.quantile(energy, q, dim=1, keepdim=True, interpolation="lower")
+        quiet = (energy <= threshold).unsqueeze(1)
+        return torch.where(quiet, ref_mel.amin(dim=(1, 2), keepdim=True), ref_mel)
+
     def _encode_once(self, ref_mel: torch.Tensor) -> torch.Tensor:
+        ref_mel = self._events_only(ref_mel)
         x = self.resample(ref_mel) if self.cfg.resample_input else ref_mel
         c = x
         for unit in self.units:

@@ -34,6 +34,12 @@ class EnergyMaskLSTMBackgroundConfig:
     # ``vs_plugin.interfaces.silent_mel_like``.
     silence_value: float | None = None
     mask: bool = True
+    # Not in the paper (which masks above the median): frames above this quantile of the
+    # mel's frame energies are masked; lower = stricter.
+    quantile: float = 0.5
+    # Not in the paper: also mask this many frames after every masked frame, where an
+    # event's decaying tail would otherwise reach the encoder. 0 = the paper.
+    tail_frames: int = 0
 
 
 def frame_energy(mel: torch.Tensor, kind: str = "mean") -> torch.Tensor:
@@ -49,17 +55,29 @@ def energy_mask(
     mel: torch.Tensor,
     silence_value: float | torch.Tensor | None = None,
     energy: str = "mean",
+    quantile: float = 0.5,
+    tail_frames: int = 0,
 ) -> torch.Tensor:
     """EM: frames whose energy is strictly above that mel's median frame energy -> silence.
 
     The median is per example (``torch.median``: the lower of the two middle values for an
     even count). A constant (silent) mel has no frame above its median and comes back as is.
     ``silence_value``: the silent frame, a scalar or a per-bin ``(n_mels,)`` tensor; None =
-    each mel's own minimum.
+    each mel's own minimum. ``quantile`` other than 0.5 masks above that quantile (lower
+    value of the two neighbours) instead; ``tail_frames`` extends every masked run forward
+    in time by that many frames.
     """
+    if not 0.0 < quantile <= 1.0:
+        raise ValueError(f"energy_mask: quantile must be in (0, 1], got {quantile}")
     e = frame_energy(mel, energy)
-    median = e.median(dim=1, keepdim=True).values
-    loud = (e > median).unsqueeze(1)
+    if quantile == 0.5:
+        threshold = e.median(dim=1, keepdim=True).values
+    else:
+        threshold = torch.quantile(e, quantile, dim=1, keepdim=True, interpolation="lower")
+    loud = (e > threshold).unsqueeze(1)
+    if tail_frames > 0:  # a frame is masked if any of the tail_frames before it is loud
+        padded = torch.nn.functional.pad(loud.float(), (tail_frames, 0))
+        loud = torch.nn.functional.max_pool1d(padded, tail_frames + 1, stride=1) > 0
     if silence_value is None:
         fill = mel.amin(dim=(1, 2), keepdim=True)
     elif torch.is_tensor(silence_value):
@@ -96,7 +114,9 @@ class EnergyMaskLSTMBackgroundEncoder(BackgroundEncoder):
         if not self.cfg.mask:
             return mel
         fill = self.silence if bool(torch.isfinite(self.silence).all()) else self.cfg.silence_value
-        return energy_mask(mel, fill, self.cfg.energy)
+        return energy_mask(
+            mel, fill, self.cfg.energy, self.cfg.quantile, self.cfg.tail_frames
+        )
 
     def forward(self, bg_mel: torch.Tensor, length: int) -> torch.Tensor:
         return expand_time(self.proj(self.lstm.summary(self.mask(bg_mel))), length)
