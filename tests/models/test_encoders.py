@@ -133,3 +133,48 @@ def test_first_unit_gets_the_same_tensor_on_both_inputs() -> None:
     (x0, c0), (x1, c1) = seen
     assert x0 is c0
     assert x1.shape == c1.shape and not torch.equal(x1, c1)
+
+
+def test_stricter_masking_keeps_only_quiet_frames_and_masks_tails() -> None:
+    energy = torch.arange(20, dtype=torch.float32)  # frame t has energy t
+    mel = energy.view(1, 1, 20).expand(1, 4, 20).clone()
+    strict = energy_mask(mel, -1.0, quantile=0.3)
+    kept = (strict[0, 0] != -1.0).nonzero().flatten().tolist()
+    assert kept == list(range(6))  # the lower 30 % (frames 0..5); the median keeps 0..9
+    assert (energy_mask(mel, -1.0)[0, 0] != -1.0).sum() == 10
+    spike = torch.zeros(1, 4, 20)
+    spike[..., 5] = 9.0  # one loud frame: it and the 3 after it are masked
+    masked = energy_mask(spike, -1.0, tail_frames=3)[0, 0]
+    assert (masked == -1.0).nonzero().flatten().tolist() == [5, 6, 7, 8]
+    with pytest.raises(ValueError, match="quantile"):
+        energy_mask(mel, -1.0, quantile=0.0)
+
+
+def test_event_only_reference_ignores_the_quiet_frames() -> None:
+    torch.manual_seed(0)
+    cfg = SGAUAcousticConfig(n_units=1, channels=8, lstm_layers=1, lstm_hidden=4)
+    cfg.event_quantile = 0.5
+    enc = SGAUAcousticEncoder(cfg, 6).eval()
+    ref = torch.rand(1, 6, 40)
+    ref[..., ::2] += 10.0  # the even frames are the loud half
+    ref[0, 0, 1] = -5.0  # the fill level of the masked frames: the mel's minimum
+    other_quiet = ref.clone()
+    other_quiet[..., 3::2] = torch.rand(1, 6, 19)  # change only (other) quiet frames
+    assert torch.allclose(enc.encode(ref), enc.encode(other_quiet), atol=1e-6)
+    cfg.event_quantile = 0.0
+    assert not torch.allclose(enc.encode(ref), enc.encode(other_quiet), atol=1e-6)
+
+
+def test_film_decoder_starts_as_the_plain_decoder_and_conditions_on_the_codes() -> None:
+    from vs_plugin.models.decoder import FFTDecoder, FFTDecoderConfig
+
+    torch.manual_seed(0)
+    small = {"upsample_channels": 16, "n_blocks": 2, "hidden": 16, "conv_filter": 16}
+    plain = FFTDecoder(FFTDecoderConfig(**small, dropout=0.0), 12, 10).eval()
+    film = FFTDecoder(FFTDecoderConfig(**small, dropout=0.0, film=True), 12, 10).eval()
+    film.load_state_dict(plain.state_dict(), strict=False)
+    codes = torch.randn(2, 12, 7)
+    assert torch.allclose(plain(codes), film(codes), atol=1e-6)  # zero-initialised FiLM
+    torch.nn.init.normal_(film.film.weight)
+    shifted = codes + torch.tensor([0.0] * 11 + [1.0]).view(1, 12, 1)  # a constant code moves
+    assert not torch.allclose(film(codes), film(shifted), atol=1e-4)

@@ -91,15 +91,26 @@ def slug(name: str) -> str:
 
 
 def summary_table(systems: Sequence[SystemScores], scorers: Mapping[str, Scorer]) -> list[str]:
-    """One table of every metric's average over all clips (rows) for each system (columns)."""
+    """One table of every metric's average over all clips (rows) for each system (columns).
+
+    A metric that several scorers report (e.g. ``onset_f1``) is named with its scorer.
+    """
     lines = ["## Summary (all categories)", ""]
     lines.append("| Metric | " + " | ".join(s.name for s in systems) + " |")
     lines.append("|---" * (len(systems) + 1) + "|")
-    for sname, scorer in scorers.items():
-        metrics: list[str] = []
+    per_scorer: dict[str, list[str]] = {}
+    for sname in scorers:
+        per_scorer[sname] = []
         for s in systems:
-            metrics += [m for m in metric_names(s.rows.get(sname, [])) if m not in metrics]
-        for metric in metrics:
+            per_scorer[sname] += [
+                m for m in metric_names(s.rows.get(sname, [])) if m not in per_scorer[sname]
+            ]
+    seen: dict[str, int] = {}
+    for names in per_scorer.values():
+        for m in names:
+            seen[m] = seen.get(m, 0) + 1
+    for sname, scorer in scorers.items():
+        for metric in per_scorer[sname]:
             better = scorer.lower_is_better.get(metric)
             if better is None:
                 continue  # counts and other context columns stay in the per-metric tables
@@ -109,7 +120,8 @@ def summary_table(systems: Sequence[SystemScores], scorers: Mapping[str, Scorer]
                 values = [float(r[metric]) for r in rows if metric in r]  # type: ignore[arg-type]
                 cells.append(mean_ci(values).format())
             arrow = " ↓" if better else " ↑"
-            lines.append(f"| {metric}{arrow} | " + " | ".join(cells) + " |")
+            label = f"{metric} ({sname})" if seen[metric] > 1 else metric
+            lines.append(f"| {label}{arrow} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 

@@ -1,7 +1,7 @@
 # The demo that `./run.sh --stage 0 --stop-stage 5` runs on a 2-core CPU in about 20 minutes:
 # the built-in synthetic corpus (or VAS if $VAS is set), 4 s clips, 4 categories x (32 train +
 # 2 valid + 4 test) clips, a CPU-sized model (the tiny preset with a wider decoder and
-# acoustic encoder), 960 iterations of batch 8, generation and scoring of same-category
+# acoustic encoder), 1440 iterations of batch 8, generation and scoring of same-category
 # (shuffled) and cross-category pairs. Later command-line options override these.
 #
 # Switches that depart from the paper, each measured in docs/QUALITY.md (paper: all off):
@@ -25,7 +25,7 @@ recipe_opts=(
   --nj 2
   --local-data-opts "--synth-train 32 --synth-valid 2 --synth-test 4"
   --video-feature-opts "image_size=112"
-  --train-overrides "train.epochs=60 train.hold_epochs=30 train.batch_size=8 ${width//$'\n'/} ${transfer//$'\n'/}"
+  --train-overrides "train.epochs=90 train.hold_epochs=45 train.batch_size=8 ${width//$'\n'/} ${transfer//$'\n'/}"
   --infer-policies "shuffled cross"
   --eval-policies "shuffled cross"
 )
