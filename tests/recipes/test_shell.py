@@ -148,15 +148,7 @@ def test_whole_run_calls_every_stage_in_order_and_writes_resume_script(recipe):
     order = stages_called(calls)
     firsts = [
         order.index(c)
-        for c in [
-            "vs-prepare-data",
-            "vs-extract-features",
-            "vs-train",
-            "vs-infer",
-            "vs-vocode",
-            "vs-score",
-            "vs-listening-kit",
-        ]
+        for c in STUBS[1:]  # every stage's command, in stage order
     ]
     assert firsts == sorted(firsts)
     assert "BUILT-IN SYNTHETIC" in out.stderr  # no VAS: said loudly

@@ -48,7 +48,8 @@ class DataDir:
             raise InputError(where, f"{utt}: unreadable ground truth {value!r} ({exc})") from None
 
 
-def _table(path: Path) -> dict[str, str]:
+def read_table(path: Path) -> dict[str, str]:
+    """A Kaldi-style ``key value`` table; a missing or malformed file is an error naming it."""
     try:
         return read_scp(path)
     except FileNotFoundError:
@@ -60,7 +61,7 @@ def _table(path: Path) -> dict[str, str]:
 def read_events(path: Path) -> dict[str, list[float]]:
     """``utt t1 t2 ...`` (seconds) -> {utt: [t1, t2, ...]} (a line with no times: no events)."""
     out: dict[str, list[float]] = {}
-    for utt, value in _table(path).items():
+    for utt, value in read_table(path).items():
         try:
             out[utt] = sorted(float(t) for t in value.split())
         except ValueError:
@@ -72,13 +73,13 @@ def load_data_dir(path: str | Path) -> DataDir:
     path = Path(path)
     if not path.is_dir():
         raise InputError(path, "data directory not found")
-    data = DataDir(path, _table(path / "wav.scp"), _table(path / "utt2category"))
+    data = DataDir(path, read_table(path / "wav.scp"), read_table(path / "utt2category"))
     if (path / "events").exists():
         data.events = read_events(path / "events")
     if (path / "utt2meta").exists():
-        data.meta = _table(path / "utt2meta")
+        data.meta = read_table(path / "utt2meta")
     if (path / "utt2timbre").exists():
-        data.timbre = _table(path / "utt2timbre")
+        data.timbre = read_table(path / "utt2timbre")
     return data
 
 
@@ -143,8 +144,8 @@ def build_items(
     """One ScoringItem per utterance of ``infer_dir/wav.scp`` (sorted by utt)."""
     infer_dir = Path(infer_dir)
     data = data_dir if isinstance(data_dir, DataDir) else load_data_dir(data_dir)
-    generated = _table(infer_dir / "wav.scp")
-    target = _table(Path(gt_dir) / "wav.scp") if gt_dir is not None else {}
+    generated = read_table(infer_dir / "wav.scp")
+    target = read_table(Path(gt_dir) / "wav.scp") if gt_dir is not None else {}
     pairs = {u: (v, r) for u, v, r in read_pairs(infer_dir, sorted(generated))}
     pairs_path = infer_dir / "pairs.tsv"
     items = []

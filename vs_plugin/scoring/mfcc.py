@@ -26,9 +26,11 @@ import scipy.fft
 
 from vs_plugin.audio.mel import MelConfig, log_mel
 from vs_plugin.errors import InputError
-from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
+from vs_plugin.scoring.similarity import LeakageScorer, cosine, is_cross
+
+__all__ = ["MFCCCache", "MFCCSimilarityScorer", "cosine", "is_cross", "mfcc_stats"]
 
 DB_PER_NEPER = 20.0 / math.log(10.0)  # natural-log magnitude -> dB
 
@@ -69,14 +71,6 @@ def mfcc_stats(mel: np.ndarray, cfg: MFCCConfig | None = None) -> np.ndarray | N
         return None
     coeffs = mfcc_from_log_mel(mel, cfg.n_mfcc)[active_frames(mel, cfg.top_db)]
     return np.concatenate([coeffs.mean(axis=0), coeffs.std(axis=0)])
-
-
-def cosine(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    """Cosine similarity; 0 when either side has no timbre (silent)."""
-    if a is None or b is None:
-        return 0.0
-    den = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.dot(a, b) / den) if den > 0 else 0.0
 
 
 # Statistics per (file, version, settings), shared by every cache of the process
@@ -122,37 +116,18 @@ class MFCCSimilarityConfig(MFCCConfig):
     pass
 
 
-def is_cross(item: ScoringItem) -> bool:
-    """True when the reference is another clip than the video's own."""
-    if item.reference is None or item.original is None:
-        return False
-    return bool(item.extra.get("cross", item.reference != item.original))
-
-
 @SCORERS.register("mfcc_similarity", config=MFCCSimilarityConfig)
-class MFCCSimilarityScorer(Scorer):
+class MFCCSimilarityScorer(LeakageScorer):
     """Cosine of MFCC-mean vectors: output vs reference, output vs the video's original."""
 
-    requires = ("generated", "reference")
-    lower_is_better = {"mfcc_sim_ref": False, "mfcc_sim_orig": True, "mfcc_leakage": True}
+    prefix = "mfcc"
 
     def __init__(self, cfg: MFCCSimilarityConfig | None = None) -> None:
         self.cfg = cfg or MFCCSimilarityConfig()
         self.cache = MFCCCache(self.cfg)
 
-    def score(self, item: ScoringItem) -> dict[str, float]:
-        out = dict.fromkeys(self.lower_is_better, math.nan)
-        if item.reference is None:
-            return out
-        ref = self.cache.mean(item.reference)
-        if ref is None:
-            raise InputError(item.reference, "reference audio is silent: no timbre to compare")
-        gen = self.cache.mean(item.generated)
-        out["mfcc_sim_ref"] = cosine(gen, ref)
-        if is_cross(item):
-            out["mfcc_sim_orig"] = cosine(gen, self.cache.mean(item.original))
-            out["mfcc_leakage"] = out["mfcc_sim_orig"] - out["mfcc_sim_ref"]
-        return out
+    def vector(self, path: Path) -> np.ndarray | None:
+        return self.cache.mean(path)
 
     def describe(self) -> str:
         return (

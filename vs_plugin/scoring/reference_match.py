@@ -24,8 +24,8 @@ import numpy as np
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
+from vs_plugin.scoring.items import read_table
 from vs_plugin.scoring.mfcc import MFCCCache, MFCCConfig
-from vs_plugin.utils.files import read_scp
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,6 @@ class ReferenceMatchConfig(MFCCConfig):
     train_data: str = ""
     c: float = 1.0  # inverse L2 strength of the logistic regression
     folds: int = 5  # cross-validation folds for the accuracy printed by describe()
-
-
-def _table(path: Path) -> dict[str, str]:
-    try:
-        return read_scp(path)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except ValueError as exc:
-        raise InputError(path, str(exc).split(": ", 1)[-1]) from None
 
 
 class SourceClassifier:
@@ -123,8 +114,8 @@ def _fitted(train_dir: str, cfg: ReferenceMatchConfig) -> SourceClassifier:
 
 
 def _fit(root: Path, cfg: ReferenceMatchConfig) -> SourceClassifier:
-    wav = _table(root / "wav.scp")
-    labels = _table(root / "utt2timbre")
+    wav = read_table(root / "wav.scp")
+    labels = read_table(root / "utt2timbre")
     utts = sorted(set(wav) & set(labels))
     if not utts:
         raise InputError(root / "utt2timbre", "no clip with both audio and a timbre label")

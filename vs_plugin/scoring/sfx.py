@@ -51,10 +51,9 @@ import scipy.signal
 import torch
 
 from vs_plugin.errors import InputError
-from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
-from vs_plugin.scoring.mfcc import cosine, is_cross
+from vs_plugin.scoring.similarity import LeakageScorer
 
 MODEL_RATE = 44100  # Hz, the network's input rate
 N_FFT = 2048  # samples per analysis frame (46 ms)
@@ -233,33 +232,17 @@ class SFXCache:
 
 
 @SCORERS.register("sfx_similarity", config=SFXSimilarityConfig)
-class SFXSimilarityScorer(Scorer):
+class SFXSimilarityScorer(LeakageScorer):
     """Cosine of sound-effects embeddings: output vs reference, output vs the video's original."""
 
-    requires = ("generated", "reference")
-    lower_is_better = {"sfx_sim_ref": False, "sfx_sim_orig": True, "sfx_leakage": True}
+    prefix = "sfx"
 
     def __init__(self, cfg: SFXSimilarityConfig | None = None) -> None:
         self.cfg = cfg or SFXSimilarityConfig()
         self.cache = SFXCache(self.cfg)
 
-    def similarity(self, a: Path, b: Path) -> float:
-        """Cosine of the two files' embeddings (0 if either is silent)."""
-        return cosine(self.cache.embedding(a), self.cache.embedding(b))
-
-    def score(self, item: ScoringItem) -> dict[str, float]:
-        out = dict.fromkeys(self.lower_is_better, math.nan)
-        if item.reference is None:
-            return out
-        ref = self.cache.embedding(item.reference)
-        if ref is None:
-            raise InputError(item.reference, "reference audio is silent: no sound to compare")
-        gen = self.cache.embedding(item.generated)
-        out["sfx_sim_ref"] = cosine(gen, ref)
-        if is_cross(item):
-            out["sfx_sim_orig"] = cosine(gen, self.cache.embedding(item.original))
-            out["sfx_leakage"] = out["sfx_sim_orig"] - out["sfx_sim_ref"]
-        return out
+    def vector(self, path: Path) -> np.ndarray | None:
+        return self.cache.embedding(path)
 
     def describe(self) -> str:
         try:
