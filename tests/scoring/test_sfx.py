@@ -148,3 +148,31 @@ def test_describe_names_model_rate_and_pooling(scorer):
     text = scorer.describe()
     for part in ("aisfx 0.1.2", "44.1 kHz", "22050 Hz", "mean over blocks", "cross pairs only"):
         assert part in text, part
+
+
+def test_centring_on_the_scored_set_spreads_the_cosines(files, tmp_path):
+    """Raw embeddings are non-negative (cosines near 1 for any pair); centred on the set's
+    mean, a tone and a noise burst come apart while a sound still matches itself."""
+    data = tmp_path / "data" / "test"
+    data.mkdir(parents=True)
+    names = ("tone", "tone_later", "noise", "noise_later")
+    (data / "wav.scp").write_text("".join(f"{n} {files[n]}\n" for n in names))
+
+    def item(generated):
+        return ScoringItem(
+            utt="v-r",
+            generated=files[generated],
+            reference=files["tone"],
+            original=files["noise"],
+            extra={"cross": True, "data_dir": str(data)},
+        )
+
+    raw = SFXSimilarityScorer(SFXSimilarityConfig(center="none")).score(item("tone_later"))
+    centred_scorer = SFXSimilarityScorer(SFXSimilarityConfig(center="set"))
+    centred = centred_scorer.score(item("tone_later"))
+    assert centred["sfx_sim_orig"] < raw["sfx_sim_orig"] - 0.2  # tone vs noise: far apart
+    assert centred["sfx_leakage"] < raw["sfx_leakage"]
+    assert centred_scorer.score(item("tone"))["sfx_sim_ref"] == pytest.approx(1.0, abs=1e-6)
+    assert "centred on the mean embedding" in centred_scorer.describe()
+    with pytest.raises(ValueError, match="center"):
+        SFXSimilarityConfig(center="median")

@@ -51,6 +51,7 @@ import scipy.signal
 import torch
 
 from vs_plugin.errors import InputError
+from vs_plugin.interfaces import ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
 from vs_plugin.scoring.similarity import LeakageScorer
@@ -72,8 +73,14 @@ class SFXSimilarityConfig:
     input_rate: int = 22050  # Hz: files are decoded at this rate, then resampled to 44.1 kHz
     peak_normalize: bool = True  # scale each clip to peak 1 before the analysis
     block_hop: float = 0.5  # hop between 100-frame blocks, as a fraction of a block
+    # "set": subtract the mean embedding of the scored set's recordings (data/<set>/wav.scp)
+    # before the cosine. The network ends in a ReLU, so raw embeddings are non-negative and
+    # every raw cosine lies near 0.8-0.95; centring spreads them. "none": raw cosines.
+    center: str = "set"
 
     def __post_init__(self) -> None:
+        if self.center not in ("set", "none"):
+            raise ValueError(f"sfx_similarity: center must be set or none, not {self.center!r}")
         if not 0 < self.input_rate <= MODEL_RATE:
             raise ValueError(
                 f"sfx_similarity: input_rate must be in (0, {MODEL_RATE}], not {self.input_rate}"
@@ -241,8 +248,32 @@ class SFXSimilarityScorer(LeakageScorer):
         self.cfg = cfg or SFXSimilarityConfig()
         self.cache = SFXCache(self.cfg)
 
+        self._centre: np.ndarray | None = None
+        self._means: dict[str, np.ndarray | None] = {}
+
+    def set_mean(self, data_dir: str | Path) -> np.ndarray | None:
+        """The mean embedding of a data dir's recordings (``wav.scp``; silent ones skipped)."""
+        key = str(Path(data_dir).absolute())
+        if key not in self._means:
+            from vs_plugin.scoring.items import read_table
+
+            wavs = read_table(Path(key) / "wav.scp").values()
+            embs = [self.cache.embedding(Path(p)) for p in wavs]
+            embs = [e for e in embs if e is not None]
+            self._means[key] = np.mean(embs, axis=0) if embs else None
+        return self._means[key]
+
     def vector(self, path: Path) -> np.ndarray | None:
-        return self.cache.embedding(path)
+        emb = self.cache.embedding(path)
+        if emb is None or self._centre is None:
+            return emb
+        return emb - self._centre
+
+    def score(self, item: ScoringItem) -> dict[str, float]:
+        data_dir = item.extra.get("data_dir")
+        use = self.cfg.center == "set" and data_dir is not None
+        self._centre = self.set_mean(data_dir) if use else None
+        return super().score(item)
 
     def describe(self) -> str:
         try:
@@ -261,6 +292,12 @@ class SFXSimilarityScorer(LeakageScorer):
             f"2022, X-Sequential-CE CNN, packaged weights), audio {band}, {level}96-band HTK "
             f"log-mel (2048/1024), 100-frame (2.32 s) blocks every "
             f"{max(1, round(BLOCK * self.cfg.block_hop))} frames, max over time per block, "
-            "mean over blocks; output vs reference and vs the video's original audio; leakage "
-            "= orig - ref (cross pairs only); silent output scores 0"
+            "mean over blocks; "
+            + (
+                "centred on the mean embedding of the scored set's recordings; "
+                if self.cfg.center == "set"
+                else "raw (uncentred) embeddings; "
+            )
+            + "output vs reference and vs the video's original audio; leakage = orig - ref "
+            "(cross pairs only); silent output scores 0"
         )
