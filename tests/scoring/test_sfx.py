@@ -74,14 +74,20 @@ def test_variant_is_nearer_than_another_sound(scorer, files):
         assert variant > 0.9
 
 
+def _cross(files, generated, **extra):
+    """A cross pair: video with the noise burst, reference the tone, output ``generated``."""
+    return ScoringItem(
+        utt="v-r",
+        generated=files[generated],
+        reference=files["tone"],
+        original=files["noise"],
+        extra=extra,
+    )
+
+
 def test_leakage_sign_on_constructed_cross_pairs(scorer, files):
     def cross(generated):
-        return ScoringItem(
-            utt="v-r",
-            generated=files[generated],
-            reference=files["tone"],
-            original=files["noise"],
-        )
+        return _cross(files, generated)
 
     follows_reference = scorer.score(cross("copy_of_tone"))
     assert follows_reference["sfx_sim_ref"] == pytest.approx(1.0, abs=1e-6)
@@ -159,13 +165,7 @@ def test_centring_on_the_scored_set_spreads_the_cosines(files, tmp_path):
     (data / "wav.scp").write_text("".join(f"{n} {files[n]}\n" for n in names))
 
     def item(generated):
-        return ScoringItem(
-            utt="v-r",
-            generated=files[generated],
-            reference=files["tone"],
-            original=files["noise"],
-            extra={"cross": True, "data_dir": str(data)},
-        )
+        return _cross(files, generated, cross=True, data_dir=str(data))
 
     raw = SFXSimilarityScorer(SFXSimilarityConfig(center="none")).score(item("tone_later"))
     centred_scorer = SFXSimilarityScorer(SFXSimilarityConfig(center="set"))

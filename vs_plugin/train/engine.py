@@ -25,6 +25,7 @@ from ignite.utils import manual_seed
 from omegaconf import OmegaConf
 from torch import nn
 
+from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
 from vs_plugin.features.spec import dump_specs
@@ -232,17 +233,18 @@ AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}
 VALIDATION_CONDITIONS = ("inference", "reconstruction")
 
 
-def silence_mel(stats_path: Path, n_mels: int | None = None) -> np.ndarray:
+def silence_mel(stats_path: Path, mel: MelConfig | None = None) -> np.ndarray:
     """The normalised log-mel of digital silence, per bin ``(n_mels,)``, float32.
 
-    The raw log-mel of an all-zero waveform (the analysis floor of
-    :func:`vs_plugin.audio.mel.log_mel`) passed through the training statistics.
+    The log-mel (the recorded analysis ``mel``) of an all-zero waveform, passed through the
+    training statistics. Raises InputError when the statistics have another bin count.
     """
     from vs_plugin.audio.mel import log_mel
 
+    mel = mel or MelConfig()
     stats = Normalizer.load(stats_path)
-    raw = log_mel(np.zeros(8 * 1024, dtype=np.float32))[:1]
-    if n_mels is not None and raw.shape[1] != n_mels:
+    raw = log_mel(np.zeros(8 * mel.n_fft, dtype=np.float32), mel)[:1]
+    if raw.shape[1] != stats.dim:
         raise InputError(stats_path, f"{stats.dim} bins; the mel analysis gives {raw.shape[1]}")
     return stats.transform(raw)[0].astype(np.float32)
 
@@ -359,7 +361,8 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     )
     generator = presets.build_generator(gspec)
     if hasattr(generator, "set_silence"):
-        generator.set_silence(torch.from_numpy(silence_mel(train_dir / "mel" / "stats.npz")))
+        silence = silence_mel(train_dir / "mel" / "stats.npz", specs.mel)
+        generator.set_silence(torch.from_numpy(silence))
     discs = presets.build_discriminators(
         dspecs, generator.n_mels, generator.video_dim, generator.upsample
     )

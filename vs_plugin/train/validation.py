@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,15 @@ class InferenceConditionMetrics:
         self.mfcc = MFCCConfig()
         self.onset = OnsetConfig()
         self.rows: list[dict[str, float]] = []
+        # per (clip, frames): a clip's MFCC statistics and onsets do not change between
+        # epochs or pairs, so they are computed once
+        self._clip_stats: dict[tuple[str, str, int], Any] = {}
+
+    def _once(self, kind: str, utt: str, mel: np.ndarray, fn) -> Any:
+        key = (kind, utt, mel.shape[-1])
+        if key not in self._clip_stats:
+            self._clip_stats[key] = fn(self._raw(mel))
+        return self._clip_stats[key]
 
     def reset(self) -> None:
         self.rows = []
@@ -111,15 +121,16 @@ class InferenceConditionMetrics:
             ref_utt = batch["ref_utt"][i]
             t = min(fake.shape[-1], real.shape[-1])
             row = {"val_mel_l1": float(np.abs(fake[i, :, :t] - real[i, :, :t]).mean())}
-            gen_raw, orig_raw = self._raw(fake[i]), self._raw(real[i])
+            gen_raw = self._raw(fake[i])
             if ideal is not None:
                 row["val_ideal_l1"] = floored_l1(gen_raw, self._raw(ideal[i]))
             gen_stats = mfcc_stats(gen_raw, self.mfcc)
+            stats_of = partial(mfcc_stats, cfg=self.mfcc)
             if ref_utt != utt:
                 n = self.mfcc.n_mfcc
                 g = None if gen_stats is None else gen_stats[:n]
-                ref_stats = mfcc_stats(self._raw(ref[i]), self.mfcc)
-                orig_stats = mfcc_stats(orig_raw, self.mfcc)
+                ref_stats = self._once("mfcc", ref_utt, ref[i], stats_of)
+                orig_stats = self._once("mfcc", utt, real[i], stats_of)
                 sim_ref = cosine(g, None if ref_stats is None else ref_stats[:n])
                 sim_orig = cosine(g, None if orig_stats is None else orig_stats[:n])
                 row["val_mfcc_sim_ref"] = sim_ref
@@ -134,7 +145,9 @@ class InferenceConditionMetrics:
                     row["val_ref_match"] = float(margin > 0)
             truth = self._events(utt, gen_raw.shape[0])
             if truth is None:
-                truth = detect_onsets_mel(orig_raw, self.onset)
+                truth = self._once(
+                    "onsets", utt, real[i], partial(detect_onsets_mel, cfg=self.onset)
+                )
             est = detect_onsets_mel(gen_raw, self.onset)
             if truth.size or est.size:
                 hits = len(match(truth, est, self.onset.tolerance))
