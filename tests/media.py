@@ -9,6 +9,12 @@ Every function writes one file and returns its path. Defaults are small and fast
 - ``make_audio_only(path, seconds, sr)``: a file with a sound track and no video stream.
 - ``make_truncated(src, dst)``: the first half of a file (an undecodable, cut-off mp4).
 - ``make_empty(path)``: a zero-byte file.
+- ``make_offset_clip(path, picture_start, sound_start, event)``: flash and click coincide at
+  presentation time ``event`` while the picture and sound streams start at different times.
+- ``make_edit_list_clip(path, cut, event)``: an mp4 cut by stream copy, so an edit list hides
+  its first ``cut`` seconds; its flash and click are at ``event - cut``.
+- ``make_playlist(path, target)`` / ``make_concat_script(path, target)``: text files that
+  would make ffmpeg open ``target`` (attack shapes for the media rules).
 - ``tone(seconds, sr, events)``: the sound track as a float32 array.
 """
 
@@ -66,8 +72,13 @@ def make_video(
     acodec: str = "aac",
     audio: bool = True,
     audio_seconds: float | None = None,
+    faststart: bool = False,
 ) -> Path:
-    """Write a clip of ``seconds`` with flashes + clicks at ``events`` (size is (H, W))."""
+    """Write a clip of ``seconds`` with flashes + clicks at ``events`` (size is (H, W)).
+
+    ``faststart`` puts an mp4's index at the front (as web video is), so a copy cut short
+    still opens and holds its first part.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = size
@@ -78,6 +89,8 @@ def make_video(
         vkw["pix_fmt"] = "yuv420p" if h % 2 == 0 and w % 2 == 0 else "yuv444p"
     if vcodec == "libx264":
         vkw["preset"] = "ultrafast"
+    if faststart:
+        vkw["movflags"] = "+faststart"
     streams = [video]
     wav_tmp = None
     if audio:
@@ -133,4 +146,80 @@ def make_empty(path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"")
+    return path
+
+
+def _remux(inputs: list, path: Path, **kw) -> Path:
+    (
+        ffmpeg.output(*inputs, str(path), **kw)
+        .global_args("-nostdin", "-loglevel", "error")
+        .overwrite_output()
+        .run(capture_stdout=True, capture_stderr=True)
+    )
+    return path
+
+
+def make_offset_clip(
+    path: str | Path,
+    *,
+    picture_start: float = 0.0,
+    sound_start: float = 0.0,
+    event: float = 1.5,
+    seconds: float = 3.0,
+    fps: float = 10,
+    sr: int = 16000,
+) -> Path:
+    """A clip whose picture stream starts at ``picture_start`` s and sound at ``sound_start`` s
+    (as the container states them), with one flash and one click both *presented* at
+    ``event`` s. The container follows the suffix (mp4 writes the offsets as edit lists)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pic = make_video(path.with_name(f".{path.stem}.v.mp4"), seconds, fps=fps,
+                     events=(event - picture_start,), audio=False)
+    snd = path.with_name(f".{path.stem}.a.wav")
+    sf.write(str(snd), tone(seconds, sr, (event - sound_start,)), sr)
+    try:
+        _remux(
+            [ffmpeg.input(str(pic), itsoffset=picture_start).video,
+             ffmpeg.input(str(snd), itsoffset=sound_start).audio],
+            path, vcodec="copy", acodec="aac",
+        )
+    finally:
+        pic.unlink(missing_ok=True)
+        snd.unlink(missing_ok=True)
+    return path
+
+
+def make_edit_list_clip(
+    path: str | Path, *, cut: float = 0.6, event: float = 2.0, seconds: float = 4.0,
+    fps: float = 10,
+) -> Path:
+    """An mp4 made by stream copy from ``cut`` s of a clip with a flash+click at ``event`` s.
+
+    Its only keyframe is the first frame, so the copy keeps the frames before ``cut`` and an
+    edit list hides them: decoders that honour it present the event at ``event - cut``.
+    """
+    path = Path(path)
+    src = make_video(path.with_name(f".{path.stem}.src.mp4"), seconds, fps=fps, events=(event,))
+    try:
+        _remux([ffmpeg.input(str(src), ss=cut)], path, c="copy")
+    finally:
+        src.unlink(missing_ok=True)
+    return path
+
+
+def make_playlist(path: str | Path, target: str | Path) -> Path:
+    """An HLS playlist naming ``target`` as its one segment, saved under any name."""
+    path = Path(path)
+    path.write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n"
+        f"{Path(target).absolute()}\n#EXT-X-ENDLIST\n"
+    )
+    return path
+
+
+def make_concat_script(path: str | Path, target: str | Path) -> Path:
+    """An ffconcat script naming ``target``, saved under any name."""
+    path = Path(path)
+    path.write_text(f"ffconcat version 1.0\nfile '{Path(target).absolute()}'\n")
     return path

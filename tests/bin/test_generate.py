@@ -168,3 +168,58 @@ def test_bad_input_one_line_error_exit_2_no_output(
     assert len(err.splitlines()) == 1 and err.startswith("vs-generate: error: ")
     assert str(blamed) in err and problem in err
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["-clip.mp4", "take:1.mp4"])
+def test_names_that_look_like_options_or_protocols_just_work(
+    model, reference, tmp_path, monkeypatch, name
+):
+    monkeypatch.chdir(tmp_path)
+    make_video(tmp_path / name, seconds=1.0, fps=15, events=(0.4,))
+    assert main(["--video=" + name, "--reference", str(reference), "--output=-out:" + name,
+                 "--model", str(model), "--device", "cpu"]) == 0
+    assert durations(tmp_path / ("-out:" + name))["audio"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_playlist_disguised_as_video_is_refused(model, reference, tmp_path, capsys):
+    from tests.media import make_playlist
+
+    secret = make_video(tmp_path / "private" / "home.mp4", seconds=1.0)
+    evil = make_playlist(tmp_path / "clip.mp4", secret)
+    assert run(model, evil, reference, tmp_path / "out.mp4") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(evil) in err and "not accepted as media" in err
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_late_picture_gets_sound_for_exactly_its_span(model, reference, tmp_path):
+    from tests.media import make_offset_clip
+
+    video = make_offset_clip(tmp_path / "late.mp4", picture_start=1.0, sound_start=0.0,
+                             event=2.0, seconds=3.0, fps=15)
+    out = tmp_path / "out.mp4"
+    assert run(model, video, reference, out) == 0
+    info = ffmpeg.probe(str(out))
+    v, a = (next(s for s in info["streams"] if s["codec_type"] == k) for k in ("video", "audio"))
+    assert abs(float(v["start_time"]) - float(a["start_time"])) < 0.03
+    assert float(a["duration"]) == pytest.approx(3.0, abs=0.05)
+
+
+def test_a_file_cut_short_gets_sound_only_for_its_readable_picture(
+    model, reference, tmp_path, caplog
+):
+    from tests.media import make_truncated
+
+    full = make_video(tmp_path / "full.mp4", seconds=5.0, fps=25, size=(96, 128),
+                      events=(1.0, 2.0), faststart=True)
+    cut = make_truncated(full, tmp_path / "cut.mp4", keep=0.6)
+    out = tmp_path / "out.mp4"
+    with caplog.at_level("WARNING"):
+        assert run(model, cut, reference, out) == 0
+    got = durations(out)
+    assert got["audio"] < 4.5 and got["audio"] == pytest.approx(got["video"], abs=0.1)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and str(cut) in warnings[0] and "5.00 s" in warnings[0]
+    stub = make_truncated(full, tmp_path / "stub.mp4", keep=0.15)
+    assert run(model, stub, reference, tmp_path / "stub_out.mp4") == 2
+    assert not (tmp_path / "stub_out.mp4").exists()

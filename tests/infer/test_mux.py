@@ -54,3 +54,31 @@ def test_mux_video_without_sound_and_codec_mp4_cannot_hold(tmp_path):
     result = mux(video, wav, tmp_path / "out.mp4")
     v_out, a_out = streams(result.path)
     assert not result.copied and v_out[0]["codec_name"] == "h264" and len(a_out) == 1
+
+
+@pytest.mark.parametrize("name,picture_start", [("late.mp4", 1.0), ("late.ts", 2.4)])
+def test_sound_made_for_the_picture_lands_on_it(tmp_path, name, picture_start):
+    """A picture stream that starts late: frames are read from the first picture, and the
+    sound generated for them is placed on that picture in the output."""
+    from tests.media import make_offset_clip
+    from vs_plugin.audio.io import load_audio
+    from vs_plugin.infer.single import stream_frames
+    from vs_plugin.video.io import read_frames
+
+    fps, event = 10, picture_start + 1.5
+    video = make_offset_clip(tmp_path / name, picture_start=picture_start, sound_start=0.0,
+                             event=event, seconds=3.0, fps=fps)
+    frames = np.concatenate(list(stream_frames(video, fps, (48, 64))))
+    assert len(frames) == 30  # the picture's 3 s, not the sound's earlier start
+    flash = int(np.argmax(frames.reshape(30, -1).mean(axis=1)))
+    assert flash == 15
+    wav = save_wav(tmp_path / "gen.wav", tone(3.0, SR, (flash / fps,)), SR)
+    result = mux(video, wav, tmp_path / "out.mp4", duration=3.0)
+    v_out, a_out = streams(result.path)
+    assert abs(float(v_out[0].get("start_time", 0)) - float(a_out[0].get("start_time", 0))) < 0.03
+    assert float(a_out[0]["duration"]) == pytest.approx(3.0, abs=1024 / SR)
+    out_frames = read_frames(result.path, fps=fps)
+    out_flash = np.argmax(out_frames.reshape(len(out_frames), -1).mean(axis=1)) / fps
+    sound = load_audio(result.path, SR)
+    click = np.flatnonzero(np.abs(sound) > 0.3)[0] / SR
+    assert abs(out_flash - click) <= 1 / fps, (out_flash, click)

@@ -72,3 +72,70 @@ def test_bad_inputs_name_file_and_reason(tmp_path, make, reason):
         conform_clip(src, tmp_path / "o.mp4", tmp_path / "o.wav", ConformConfig(**CFG))
     assert err.value.path == src
     assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o.wav").exists()
+
+
+def _flash_time(frames: np.ndarray, fps: float) -> float:
+    return float(np.argmax(frames.reshape(len(frames), -1).mean(axis=1))) / fps
+
+
+OFFSETS = [  # (name, picture stream start, sound stream start); the event is presented at 1.5 s
+    ("late.mp4", 1.0, 0.0),  # picture starts 1 s after the sound (the sound is advanced)
+    ("delayed.mp4", 0.0, 0.5),  # the sound starts 0.5 s after the picture
+    ("both.ts", 1.4, 1.4),  # a transport stream's usual non-zero start
+    ("mixed.mkv", 0.7, 0.2),
+]
+
+
+@pytest.mark.parametrize("name,picture_start,sound_start", OFFSETS)
+def test_picture_and_sound_are_aligned_on_presentation_time(
+    tmp_path, name, picture_start, sound_start
+):
+    from tests.media import make_offset_clip
+
+    src = make_offset_clip(tmp_path / name, picture_start=picture_start,
+                           sound_start=sound_start, event=1.5, seconds=3.0, fps=10)
+    cfg = ConformConfig(duration=3.0, fps=10, height=48, width=64, sample_rate=16000,
+                        pad="silence")
+    conform_clip(src, tmp_path / "o.mp4", tmp_path / "o.wav", cfg)
+    wav, sr = sf.read(tmp_path / "o.wav")
+    flash = _flash_time(read_frames(tmp_path / "o.mp4"), cfg.fps)
+    clicks = _click_times(wav, sr)
+    # the clip starts at the first picture: the event sits where the picture put it
+    assert flash == pytest.approx(1.5 - picture_start, abs=1 / cfg.fps)
+    assert clicks and abs(clicks[0] - flash) <= 1 / cfg.fps, (clicks, flash)
+
+
+def test_edit_lists_are_honoured(tmp_path):
+    from tests.media import make_edit_list_clip
+
+    src = make_edit_list_clip(tmp_path / "cut.mp4", cut=0.6, event=2.0, seconds=4.0, fps=10)
+    cfg = ConformConfig(duration=3.4, fps=10, height=48, width=64, sample_rate=16000,
+                        pad="silence")
+    conform_clip(src, tmp_path / "o.mp4", tmp_path / "o.wav", cfg)
+    wav, sr = sf.read(tmp_path / "o.wav")
+    flash = _flash_time(read_frames(tmp_path / "o.mp4"), cfg.fps)
+    clicks = _click_times(wav, sr)
+    assert flash == pytest.approx(1.4, abs=1 / cfg.fps)
+    assert clicks and abs(clicks[0] - flash) <= 1 / cfg.fps, (clicks, flash)
+
+
+def test_a_file_cut_short_is_conformed_for_the_picture_it_holds_with_a_warning(tmp_path):
+    from vs_plugin.video.conform import check_source
+
+    full = make_video(tmp_path / "full.mp4", seconds=5.0, fps=25, size=(96, 128),
+                      events=(0.5, 1.5), faststart=True)
+    cut = make_truncated(full, tmp_path / "cut.mp4", keep=0.6)
+    cfg = ConformConfig(duration=5.0, fps=10, height=48, width=64, sample_rate=16000,
+                        pad="silence")
+    check = check_source(cut, cfg)
+    assert check.warning and "5.00 s" in check.warning
+    assert 1.0 < check.video_duration < 4.5
+    conform_clip(cut, tmp_path / "o.mp4", tmp_path / "o.wav", cfg, check)
+    wav, sr = sf.read(tmp_path / "o.wav")
+    # silence pads after the readable picture: no sound where the picture is a held frame
+    tail = wav[int((check.video_duration + 0.15) * sr):]
+    assert np.abs(tail).max() < 1e-3
+    stub = make_truncated(full, tmp_path / "stub.mp4", keep=0.15)
+    with pytest.raises(InputError, match="at least 50%") as err:
+        conform_clip(stub, tmp_path / "s.mp4", tmp_path / "s.wav", cfg)
+    assert err.value.path == stub

@@ -5,33 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ffmpeg
 import numpy as np
 import soundfile as sf
 
 from vs_plugin.errors import InputError
+from vs_plugin.io.ffmpeg_io import probe, run, source
 from vs_plugin.utils.files import atomic_path
-
-
-def _first_line(stderr: bytes | None) -> str:
-    text = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
-    # ffmpeg's last line is usually the reason ("Invalid data found when processing input")
-    return text[-1].strip() if text else "ffmpeg failed"
-
-
-def probe(path: str | Path) -> dict:
-    """ffprobe's JSON for ``path``, or an InputError naming the file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not a media file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "empty file")
-    try:
-        return ffmpeg.probe(str(path))
-    except ffmpeg.Error as exc:
-        raise InputError(path, f"unreadable media ({_first_line(exc.stderr)})") from None
 
 
 def load_audio(
@@ -49,15 +28,10 @@ def load_audio(
     input_kwargs = {"ss": offset} if offset else {}
     if duration is not None:
         input_kwargs["t"] = duration
-    try:
-        out, _ = (
-            ffmpeg.input(str(path), **input_kwargs)
-            .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, map="0:a:0")
-            .global_args("-nostdin", "-loglevel", "error")
-            .run(capture_stdout=True, capture_stderr=True)
-        )
-    except ffmpeg.Error as exc:
-        raise InputError(path, f"audio could not be decoded ({_first_line(exc.stderr)})") from None
+    node = source(path, **input_kwargs).output(
+        "pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=sample_rate, map="0:a:0"
+    )
+    out, _ = run(node, blame=path, what="audio could not be decoded")
     wav = np.frombuffer(out, dtype=np.float32).copy()
     if wav.size == 0:
         raise InputError(path, "audio stream decodes to no samples")

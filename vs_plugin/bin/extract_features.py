@@ -11,6 +11,7 @@ from vs_plugin.errors import InputError
 from vs_plugin.features.extract import STREAMS, ExtractConfig, merge, run_job, stream_dir
 from vs_plugin.features.spec import DEFAULT_VIDEO_FEATURE
 from vs_plugin.registry import RegistryError
+from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-extract-features"
 
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = stream_dir(args.out, args.stream) / "log"
     tag = "merge" if args.merge else ("all" if args.job is None else str(args.job))
     setup_logging(Path(log_dir) / f"extract.{tag}.log")
+    sweep_temporaries(stream_dir(args.out, args.stream))
     try:
         if not args.merge:
             jobs = range(args.nj) if args.job is None else [args.job]

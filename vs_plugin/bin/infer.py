@@ -7,6 +7,7 @@ import sys
 
 from vs_plugin.data.cliargs import str2bool
 from vs_plugin.errors import InputError
+from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-infer"
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.policy == "pairs" and not args.pairs:
         print(f"{PROG}: error: --policy pairs needs --pairs FILE", file=sys.stderr)
         return 2
+    sweep_temporaries(args.out)
     try:
         from vs_plugin.infer.generation import GenerationConfig
         from vs_plugin.infer.stage3 import Stage3Config, run_stage3

@@ -20,7 +20,7 @@ from vs_plugin.scoring.listening import (
     read_key,
     read_ratings,
 )
-from vs_plugin.utils.files import write_text_atomic
+from vs_plugin.utils.files import sweep_temporaries, write_text_atomic
 
 PROG = "vs-listening-kit"
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "build":
+            sweep_temporaries(args.out)
             compare = {}
             for spec in args.compare:
                 name, sep, path = spec.partition("=")

@@ -12,6 +12,7 @@ from vs_plugin.data.prepare import PrepareConfig, merge, run_job
 from vs_plugin.data.split import MODES
 from vs_plugin.errors import InputError
 from vs_plugin.registry import CORPORA, RegistryError
+from vs_plugin.utils.files import sweep_temporaries
 from vs_plugin.video.conform import PAD_MODES, ConformConfig
 
 PROG = "vs-prepare-data"
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(args.log_dir or Path(args.out_data) / "log")
     tag = "merge" if args.merge else ("all" if args.job is None else str(args.job))
     setup_logging(log_dir / f"prepare.{tag}.log")
+    sweep_temporaries(args.out_data, args.out_media)
     try:
         if not args.merge:
             corpus = _corpus(args)

@@ -22,7 +22,7 @@ from vs_plugin.scoring.results import (
     slug,
     write_scores,
 )
-from vs_plugin.utils.files import write_text_atomic
+from vs_plugin.utils.files import sweep_temporaries, sweep_temporaries_of, write_text_atomic
 
 PROG = "vs-score"
 
@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = [f"--{n}" for n in ("infer", "data", "out") if getattr(args, n) is None]
     if missing:
         parser.error(f"the following arguments are required: {', '.join(missing)}")
+    sweep_temporaries(args.out)
+    if args.results is not None:
+        sweep_temporaries_of(args.results)
     try:
         scorers = build_scorers(args.scorers.split(), args.overrides)
         data = load_data_dir(args.data)

@@ -7,6 +7,7 @@ import sys
 
 from vs_plugin.data.cliargs import str2bool
 from vs_plugin.errors import InputError
+from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-vocode"
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.gt and not args.dump:
         print(f"{PROG}: error: --gt needs --dump DIR", file=sys.stderr)
         return 2
+    sweep_temporaries(args.in_dir)
     try:
         from vs_plugin.infer.stage4 import prepare_ground_truth, run_stage4
         from vs_plugin.infer.vocode import build_vocoder

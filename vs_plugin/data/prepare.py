@@ -4,7 +4,8 @@ Work is split into jobs (job J of N takes every N-th item). Each job conforms it
 one ffmpeg run per clip, skips clips already conformed by an earlier (killed) run, logs one
 line per failure and records its results in ``<out_data>/.prepare/job.<J>.of.<N>.jsonl``. The
 merge step reads every job's results, splits the usable clips per category and writes the
-data dirs and ``failed.list`` files. Failures of clips whose split is not fixed by the corpus
+data dirs and ``failed.list`` files (``warnings.list`` lists usable clips with a caveat, such
+as a file cut short that was conformed for the picture it holds). Failures of clips whose split is not fixed by the corpus
 are listed in ``train/failed.list``; ``<out_data>/failed.list`` lists them all.
 """
 
@@ -23,7 +24,7 @@ from vs_plugin.data.split import SplitItem, assign_splits
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import CorpusItem
 from vs_plugin.utils.files import write_text_atomic
-from vs_plugin.video.conform import ConformConfig, conform_clip, is_conformed
+from vs_plugin.video.conform import ConformConfig, check_source, conform_clip, is_conformed
 
 log = logging.getLogger("vs_plugin.prepare")
 SETS = ("train", "valid", "test")
@@ -54,6 +55,7 @@ class ClipResult:
     meta: str = ""
     events: list[float] | None = None
     timbre: str | None = None
+    warning: str = ""  # usable, but e.g. cut short: listed in warnings.list
 
 
 def find_meta(source: Path) -> Path | None:
@@ -98,8 +100,10 @@ def conform_one(item: CorpusItem, cfg: PrepareConfig) -> ClipResult:
     mp4, wav = media / f"{item.utt}.mp4", media / f"{item.utt}.wav"
     res = ClipResult(item.utt, str(Path(item.path).absolute()), item.category, item.split, False)
     try:
+        check = check_source(item.path, cfg.conform)  # cheap (no decoding); also on reruns
+        res.warning = check.warning
         if not is_conformed(mp4, wav):
-            conform_clip(item.path, mp4, wav, cfg.conform)
+            conform_clip(item.path, mp4, wav, cfg.conform, check)
         meta = find_meta(Path(item.path))
         if meta is not None:
             res.meta = str(meta.absolute())
@@ -123,6 +127,8 @@ def run_job(items: Sequence[CorpusItem], cfg: PrepareConfig, *, nj: int = 1, job
     results = []
     for item in tqdm(mine, desc=f"conform job {job}/{nj}", unit="clip", mininterval=2.0):
         res = conform_one(item, cfg)
+        if res.warning:
+            log.warning("warning: %s\t%s", res.source, res.warning)
         if not res.ok:
             log.warning("failed: %s\t%s", res.source, res.reason)
             if cfg.strict:
@@ -157,6 +163,7 @@ def merge(cfg: PrepareConfig, nj: int = 1, results: Iterable[ClipResult] | None 
     bad = [r for r in results if not r.ok]
     out_data = Path(cfg.out_data)
     write_failed(out_data / "failed.list", [(r.source, r.reason) for r in bad])
+    write_failed(out_data / "warnings.list", [(r.source, r.warning) for r in good if r.warning])
     if not good:
         raise InputError(cfg.out_data, f"no usable clips ({len(bad)} failed); see failed.list")
     test_size = cfg.test_size

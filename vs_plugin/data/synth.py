@@ -45,6 +45,7 @@ from tqdm import tqdm
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import Corpus, CorpusItem
 from vs_plugin.registry import CORPORA
+from vs_plugin.io.ffmpeg_io import pipe_source, run, sink, source
 from vs_plugin.utils.files import atomic_path, write_text_atomic
 
 SPLITS = ("train", "valid", "test")
@@ -611,8 +612,7 @@ def write_clip(mp4_path: str | Path, meta: dict) -> Path:
         wav_tmp = Path(tmp_dir) / "audio.wav"
         sf.write(str(wav_tmp), audio, sr, subtype="FLOAT")
         with atomic_path(mp4_path, suffix=".mp4") as tmp:
-            video_in = ffmpeg.input(
-                "pipe:",
+            video_in = pipe_source(
                 format="rawvideo",
                 pix_fmt="rgb24",
                 s=f"{meta['width']}x{meta['height']}",
@@ -620,8 +620,8 @@ def write_clip(mp4_path: str | Path, meta: dict) -> Path:
             )
             out = ffmpeg.output(
                 video_in,
-                ffmpeg.input(str(wav_tmp)),
-                str(tmp),
+                source(wav_tmp),
+                sink(tmp),
                 vcodec="libx264",
                 pix_fmt="yuv420p",
                 preset="veryfast",
@@ -634,13 +634,8 @@ def write_clip(mp4_path: str | Path, meta: dict) -> Path:
                 t=meta["duration"],
                 movflags="+faststart",
                 format="mp4",
-            ).global_args("-nostdin", "-loglevel", "error", "-y")
-            try:
-                out.run(input=frames.tobytes(), capture_stdout=True, capture_stderr=True)
-            except ffmpeg.Error as exc:
-                msg = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-                reason = msg[-1] if msg else "ffmpeg failed"
-                raise InputError(mp4_path, f"could not encode clip ({reason})") from None
+            )
+            run(out, blame=mp4_path, what="could not encode clip", input=frames.tobytes())
     write_text_atomic(mp4_path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
     return mp4_path
 

@@ -30,7 +30,13 @@ from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
 from vs_plugin.features.spec import SPEC_FILE, make_spec, read_spec, record_spec, spec_differences
 from vs_plugin.registry import AUDIO_FEATURES, VIDEO_FEATURES, config_to_dict
-from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp, write_text_atomic
+from vs_plugin.utils.files import (
+    atomic_path,
+    read_scp,
+    save_npy_atomic,
+    write_scp,
+    write_text_atomic,
+)
 from vs_plugin.video.io import read_frames, video_info
 
 log = logging.getLogger("vs_plugin.extract")
@@ -234,8 +240,8 @@ def merge(
         for cand in (src / cfg.stream / "stats.npz", src / "stats.npz", src):
             if cand.is_file():
                 Normalizer.load(cand)  # fail early on a broken file
-                shutil.copyfile(cand, sdir / ".stats.npz.tmp")
-                (sdir / ".stats.npz.tmp").replace(sdir / "stats.npz")
+                with atomic_path(sdir / "stats.npz") as tmp:
+                    shutil.copyfile(cand, tmp)
                 break
         else:
             raise InputError(src, f"no {cfg.stream} stats.npz found there")

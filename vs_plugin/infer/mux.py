@@ -1,8 +1,11 @@
 """Put a generated sound track on a video: video stream copied, audio replaced and fitted.
 
-The output's audio is padded with silence or cut so that it lasts exactly as long as the
-video stream. A video codec the output container cannot hold (VP8 into mp4, say) is
-re-encoded with H.264 instead of failing; ``MuxResult.copied`` says which happened.
+Time zero of the output is the video's first picture (docs/CONTRACTS.md, "Presentation
+time"): the copied picture is retimed to start at zero, and the sound starts at zero and
+lasts exactly ``duration`` seconds (padded with silence or cut), so sound generated for the
+picture's span lands on it whatever the source's start offsets or edit lists. A video codec
+the output container cannot hold (VP8 into mp4, say) is re-encoded with H.264 instead of
+failing; ``MuxResult.copied`` says which happened.
 """
 
 from __future__ import annotations
@@ -10,49 +13,57 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import ffmpeg
-
-from vs_plugin.audio.io import _first_line
 from vs_plugin.errors import InputError
+from vs_plugin.io.ffmpeg_io import probe, run, sink, source
 from vs_plugin.utils.files import atomic_path
-from vs_plugin.video.io import video_info
+from vs_plugin.video.io import picture_chain, video_info
+
+# copied packets keep their order and spacing; only the origin moves to the first picture
+RETIME_COPIED = "setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
 
 
 @dataclass(frozen=True)
 class MuxResult:
     path: Path
-    duration: float  # seconds of the video stream (the audio is fitted to it)
+    duration: float  # seconds of sound, from the first picture
     copied: bool  # True: the video stream was copied bit for bit
 
 
-def _run(video: Path, wav: Path, out: Path, duration: float, copy: bool, bitrate: str) -> None:
-    v = ffmpeg.input(str(video))["v:0"]
-    a = ffmpeg.input(str(wav))["a:0"].filter("apad")
-    vkw = {"vcodec": "copy"} if copy else {"vcodec": "libx264", "pix_fmt": "yuv420p"}
-    (
-        ffmpeg.output(
-            v, a, str(out), acodec="aac", audio_bitrate=bitrate, t=f"{duration:.6f}", **vkw
-        )
-        .global_args("-nostdin", "-loglevel", "error")
-        .overwrite_output()
-        .run(capture_stdout=True, capture_stderr=True)
-    )
+def _graph(video: Path, wav: Path, out: Path, duration: float, copy: bool, bitrate: str):
+    v = source(video)["v:0"]
+    a = source(wav)["a:0"].filter("apad").filter("atrim", duration=f"{duration:.6f}")
+    if copy:
+        vkw = {"vcodec": "copy", "bsf:v": RETIME_COPIED}
+    else:
+        v = picture_chain(v)
+        vkw = {"vcodec": "libx264", "pix_fmt": "yuv420p"}
+    return v.output(a, sink(out), acodec="aac", audio_bitrate=bitrate, **vkw)
 
 
 def mux(
-    video: str | Path, wav: str | Path, out: str | Path, *, audio_bitrate: str = "128k"
+    video: str | Path,
+    wav: str | Path,
+    out: str | Path,
+    *,
+    duration: float | None = None,
+    audio_bitrate: str = "128k",
 ) -> MuxResult:
-    """Write ``out`` (atomically): ``video``'s picture with ``wav`` as its only sound track."""
+    """Write ``out`` (atomically): ``video``'s picture with ``wav`` as its only sound.
+
+    ``duration`` is the sound's length in seconds from the first picture; by default the
+    picture stream's stated duration. Raises InputError naming ``out`` if muxing fails.
+    """
     video, wav, out = Path(video), Path(wav), Path(out)
-    info = video_info(video)
-    with atomic_path(out) as tmp:
+    info = video_info(video)  # each input is checked first, so an error names the bad one
+    probe(wav)
+    if duration is None:
+        duration = info.duration
+    bitrate = audio_bitrate
+    with atomic_path(out) as tmp:  # keeps the suffix: ffmpeg picks the container by it
         try:
-            _run(video, wav, tmp, info.duration, True, audio_bitrate)
+            run(_graph(video, wav, tmp, duration, True, bitrate), blame=out, what="muxing failed")
             copied = True
-        except ffmpeg.Error:
-            try:
-                _run(video, wav, tmp, info.duration, False, audio_bitrate)
-            except ffmpeg.Error as exc:
-                raise InputError(out, f"muxing failed ({_first_line(exc.stderr)})") from None
+        except InputError:
+            run(_graph(video, wav, tmp, duration, False, bitrate), blame=out, what="muxing failed")
             copied = False
-    return MuxResult(out, info.duration, copied)
+    return MuxResult(out, duration, copied)

@@ -8,6 +8,7 @@ work on overlapping windows (see ``generation`` and ``vocode``).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -15,10 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ffmpeg
 import numpy as np
 
-from vs_plugin.audio.io import _first_line, check_audible, load_audio, save_wav
+from vs_plugin.audio.io import check_audible, load_audio, save_wav
 from vs_plugin.audio.mel import log_mel
 from vs_plugin.errors import InputError
 from vs_plugin.features.spec import build_video_feature
@@ -26,8 +26,13 @@ from vs_plugin.infer.generation import GenerationConfig, generate_mel, stretch_f
 from vs_plugin.infer.mux import mux
 from vs_plugin.infer.vocode import fit_length, vocode
 from vs_plugin.interfaces import VideoFeature, Vocoder
+from vs_plugin.io.ffmpeg_io import QUIET, reason, source
+from vs_plugin.io.spans import MediaTiming, media_timing
 from vs_plugin.models.export import ExportedModel
-from vs_plugin.video.io import video_info
+from vs_plugin.utils.files import sweep_temporaries_of
+from vs_plugin.video.io import picture_chain, video_info
+
+log = logging.getLogger("vs_plugin.generate")
 
 MIN_REFERENCE_SECONDS = 0.5  # shorter references carry too little timbre to encode
 FRAME_SIZE = (256, 340)  # (H, W) frames are resized to, as in the conformed training data
@@ -41,6 +46,7 @@ class GenerateReport:
     video_frames: int
     windows: int
     timings: dict[str, float] = field(default_factory=dict)  # features/generator/vocoder/mux
+    warnings: list[str] = field(default_factory=list)  # one line each, already logged
 
     @property
     def total(self) -> float:
@@ -77,11 +83,11 @@ def stream_frames(
     h, w = size
     frame_bytes = h * w * 3
     proc = (
-        ffmpeg.input(str(path))
-        .video.filter("fps", fps=fps)
+        picture_chain(source(path).video)
+        .filter("fps", fps=fps)
         .filter("scale", w, h)
         .output("pipe:", format="rawvideo", pix_fmt="rgb24")
-        .global_args("-nostdin", "-loglevel", "error")
+        .global_args(*QUIET)
         .run_async(pipe_stdout=True, pipe_stderr=True)
     )
     try:
@@ -94,7 +100,7 @@ def stream_frames(
                 break
         stderr = proc.stderr.read()
         if proc.wait() != 0:
-            raise InputError(path, f"video could not be decoded ({_first_line(stderr)})")
+            raise InputError(path, f"video could not be decoded ({reason(stderr)})")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -171,8 +177,11 @@ def generate_clip(
     """
     gen = gen or GenerationConfig()
     video, reference, output = Path(video), Path(reference), check_output(output)
+    sweep_temporaries_of(output)  # left by an earlier, killed run for this output
     timings: dict[str, float] = {}
-    info = video_info(video)
+    video_info(video)  # has a picture stream, or a one-line error
+    timing = media_timing(video)
+    timing.check_readable()
     ref_mel = load_reference(reference, model)
 
     t0 = time.perf_counter()
@@ -183,12 +192,15 @@ def generate_clip(
             f"video feature gives {feats.shape[1]} dims; the model expects "
             f"{model.generator.video_dim}"
         )
+    duration, shortfall = picture_duration(timing, len(feats), feature.fps)
+    if shortfall:
+        log.warning("%s: %s; sound is made for that length", video, shortfall)
     timings["features"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     mel, windows = generate_mel(model, feats, ref_mel, cfg=gen)
     sr, hop = model.mel.sample_rate, model.mel.hop_length
-    samples = int(round(info.duration * sr))
+    samples = int(round(duration * sr))
     mel = stretch_frames(mel, -(-samples // hop))
     timings["generator"] = time.perf_counter() - t0
 
@@ -202,6 +214,25 @@ def generate_clip(
     else:
         with tempfile.TemporaryDirectory(prefix="vs-generate.") as tmp:
             sound = save_wav(Path(tmp) / "sound.wav", wav, sr)
-            mux(video, sound, output)
+            mux(video, sound, output, duration=duration)
     timings["mux"] = time.perf_counter() - t0
-    return GenerateReport(output, info.duration, len(feats), windows, timings)
+    notes = [shortfall] if shortfall else []
+    return GenerateReport(output, duration, len(feats), windows, timings, notes)
+
+
+def picture_duration(timing: MediaTiming, frames: int, fps: float) -> tuple[float, str]:
+    """Seconds of picture to make sound for, and a warning when that is less than stated.
+
+    The readable packets' span when the file is cut short; further limited to the decoded
+    frames (``frames`` at ``fps``) when those fall over one frame short of it.
+    """
+    stated = timing.header_duration
+    duration = timing.picture.duration if timing.is_partial else stated
+    decoded = frames / fps
+    if decoded < duration - 1.0 / fps:
+        duration = decoded
+    if duration < stated - max(timing.frame_period * 0.5, 1.0 / fps):
+        return duration, (
+            f"only {duration:.2f} s of picture decodes of the {stated:.2f} s the header states"
+        )
+    return duration, ""

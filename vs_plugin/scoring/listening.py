@@ -30,9 +30,9 @@ from pathlib import Path
 import ffmpeg
 from tqdm import tqdm
 
-from vs_plugin.audio.io import _first_line
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import ScoringItem
+from vs_plugin.io.ffmpeg_io import probe, run, sink, source
 from vs_plugin.scoring.items import build_items, load_data_dir
 from vs_plugin.scoring.stats import AVERAGE, MeanCI, mean_ci
 from vs_plugin.utils.files import atomic_path, read_scp, write_text_atomic
@@ -142,11 +142,12 @@ def _select_timbre(
 
 def mux(video: Path, audio: Path, out: Path) -> None:
     """Video stream of ``video`` + audio of ``audio`` -> ``out`` (mp4, metadata stripped)."""
+    probe(video), probe(audio)  # an error names the bad input, not the kit's file
     with atomic_path(out, suffix=".mp4") as tmp:
         stream = ffmpeg.output(
-            ffmpeg.input(str(video)).video,
-            ffmpeg.input(str(audio)).audio,
-            str(tmp),
+            source(video).video,
+            source(audio).audio,
+            sink(tmp),
             vcodec="copy",
             acodec="aac",
             audio_bitrate="192k",
@@ -154,12 +155,7 @@ def mux(video: Path, audio: Path, out: Path) -> None:
             map_metadata=-1,
             movflags="+faststart",
         )
-        try:
-            stream.global_args("-nostdin", "-loglevel", "error").overwrite_output().run(
-                capture_stdout=True, capture_stderr=True
-            )
-        except ffmpeg.Error as exc:
-            raise InputError(video, f"could not mux {audio} ({_first_line(exc.stderr)})") from None
+        run(stream, blame=video, what=f"could not mux {audio}")
 
 
 def _copy(src: Path, dst: Path) -> None:

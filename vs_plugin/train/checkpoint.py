@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import ignite.distributed as idist
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver
 
 from vs_plugin.errors import InputError
+from vs_plugin.utils.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,25 @@ def resolve_resume(resume_from: str | None, directory: Path) -> tuple[Path, dict
     return path, load_checkpoint(path)
 
 
+class AtomicDiskSaver(DiskSaver):
+    """Ignite's ``DiskSaver`` writing through :func:`atomic_path`.
+
+    Its temporary files carry the writer's pid, so a rerun after a kill recognises and
+    sweeps them (``utils.files.sweep_temporaries``) instead of leaving ``tmpXXXX`` behind.
+    """
+
+    def __init__(self, dirname: str | Path) -> None:
+        super().__init__(str(dirname), require_empty=False, atomic=True, create_dir=True)
+
+    def __call__(
+        self, checkpoint: Mapping, filename: str, metadata: Mapping | None = None
+    ) -> None:
+        if idist.get_rank() != self.save_on_rank:
+            return
+        with atomic_path(Path(self.dirname) / filename) as tmp:
+            torch.save(checkpoint, tmp, **self.kwargs)
+
+
 def attach_checkpointing(
     trainer: Engine,
     to_save: Mapping[str, Any],
@@ -137,7 +158,7 @@ def attach_checkpointing(
     """Save ``to_save`` every ``every`` iterations and at each epoch end, keeping ``keep``."""
     handler = Checkpoint(
         dict(to_save),
-        DiskSaver(str(directory), require_empty=False, atomic=True, create_dir=True),
+        AtomicDiskSaver(directory),
         filename_pattern=PREFIX + "_{global_step}.{ext}",
         global_step_transform=lambda engine, _: engine.state.iteration,
         n_saved=max(1, keep),

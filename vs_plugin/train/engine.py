@@ -38,6 +38,7 @@ from vs_plugin.train import validation as V
 from vs_plugin.train.config import TrainJobConfig
 from vs_plugin.train.distributed import EpochData, ResumableSampler, launch, pick_backend, unwrap
 from vs_plugin.train.schedule import regnet_scheduler
+from vs_plugin.utils.files import sweep_temporaries
 
 log = logging.getLogger("vs_plugin.train")
 
@@ -343,6 +344,8 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     rank = idist.get_rank()
     exp_dir = Path(job.exp_dir)
     ckpt_dir = exp_dir / "checkpoints"
+    if rank == 0:
+        sweep_temporaries(exp_dir)
     if tc.amp not in AMP_DTYPES:
         raise ValueError(f"train.amp must be one of {sorted(AMP_DTYPES)}, got {tc.amp!r}")
     device = idist.device() if job.device == "auto" else torch.device(job.device)

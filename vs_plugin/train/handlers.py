@@ -17,7 +17,7 @@ import scipy.fft
 import torch
 import yaml
 from ignite.engine import Engine, Events
-from ignite.handlers import Checkpoint, DiskSaver, ProgressBar, global_step_from_engine
+from ignite.handlers import Checkpoint, ProgressBar, global_step_from_engine
 from ignite.handlers.tensorboard_logger import (
     OptimizerParamsHandler,
     OutputHandler,
@@ -28,6 +28,7 @@ from ignite.metrics.metric import reinit__is_reduced, sync_all_reduce
 from torch import nn
 
 from vs_plugin.registry import REGISTRIES
+from vs_plugin.train.checkpoint import AtomicDiskSaver
 from vs_plugin.utils.files import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ def attach_best_checkpoint(
 
     best = Checkpoint(
         dict(to_save),
-        DiskSaver(str(directory), require_empty=False, atomic=True, create_dir=True),
+        AtomicDiskSaver(directory),
         filename_prefix=BEST_PREFIX,
         score_function=score,
         score_name=("neg_" if lower_is_better else "") + metric,

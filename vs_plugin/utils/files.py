@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -12,6 +14,11 @@ import numpy as np
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+# ``.<name>.tmp~<pid>.<random><suffix>``: the writer's pid tells a dead attempt from a live one
+TEMP_MARK = ".tmp~"
+_TEMP_RE = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"(\d+)\.")
+log = logging.getLogger("vs_plugin.files")
 
 
 @contextlib.contextmanager
@@ -23,7 +30,8 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix,
+        prefix=f".{path.name}{TEMP_MARK}{os.getpid()}.",
+        suffix=suffix if suffix is not None else path.suffix,
         dir=path.parent,
     )
     os.close(fd)
@@ -36,6 +44,67 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def is_stale_temporary(path: str | Path) -> bool:
+    """True for a temporary file of :func:`atomic_path` whose writer no longer runs."""
+    m = _TEMP_RE.match(Path(path).name)
+    return bool(m) and not _alive(int(m.group(1)))
+
+
+def sweep_temporaries(*roots: str | Path) -> list[Path]:
+    """Delete the temporary files that killed writers left under ``roots``; return them.
+
+    Only files named by :func:`atomic_path` whose writing process is gone (checked by pid on
+    this machine) are touched, so a sweep is safe while other jobs write beside it.
+    """
+    removed: list[Path] = []
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                if TEMP_MARK in name and is_stale_temporary(name):
+                    path = Path(folder) / name
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed.append(path)
+    if removed:
+        log.info("removed %d temporary file(s) of earlier, interrupted runs", len(removed))
+    return removed
+
+
+def sweep_temporaries_of(path: str | Path) -> list[Path]:
+    """Delete dead writers' temporary files for ``path`` only (its folder is not walked)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return []
+    removed = []
+    for tmp in folder.glob(f".{glob_escape(path.name)}{TEMP_MARK}*"):
+        if is_stale_temporary(tmp):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob metacharacters escaped."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

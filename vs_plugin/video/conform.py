@@ -5,6 +5,10 @@ width``, AAC sound) for viewing and frame decoding, and a mono PCM wav at ``samp
 the mel. Both are padded or clipped to exactly ``duration`` seconds. Padding ``loop`` repeats
 the clip (as REGNET did, but in the filter graph, with one period shared by picture and sound);
 ``silence`` pads the sound with zeros and the picture with its last frame.
+
+Picture and sound are aligned on presentation time (docs/CONTRACTS.md): the clip starts at the
+source's first picture, and the sound is cut or padded at its start so that what played with
+that picture is at time zero. A source cut short is conformed for the picture it holds.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import ffmpeg
 import numpy as np
 import soundfile as sf
 
-from vs_plugin.audio.io import _first_line, probe
 from vs_plugin.errors import InputError
+from vs_plugin.io.ffmpeg_io import probe, run, sink, source
+from vs_plugin.io.spans import media_timing
 from vs_plugin.utils.files import atomic_path
 
 PAD_MODES = ("loop", "silence")
@@ -60,7 +65,9 @@ class SourceCheck:
     height: int
     sample_rate: int
     channels: int
-    video_duration: float
+    video_duration: float  # readable picture, seconds
+    start: float = 0.0  # the first picture's presentation time, seconds
+    warning: str = ""  # non-empty: the file is cut short (used for the picture it holds)
 
 
 def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
@@ -79,18 +86,15 @@ def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
     if not audio:
         raise InputError(path, "has no audio stream (unusable for training)")
     v, a = video[0], audio[0]
-    durations = [
-        float(x)
-        for x in (v.get("duration"), a.get("duration"), info.get("format", {}).get("duration"))
-        if x not in (None, "N/A")
-    ]
-    duration = max(durations) if durations else 0.0
+    timing = media_timing(path)
+    if timing.picture is None:
+        raise InputError(path, "video stream has no readable packets")
+    timing.check_readable()
+    duration = timing.picture.duration
     if duration < cfg.min_duration:
         raise InputError(
             path, f"clip is {duration:.2f} s long; at least {cfg.min_duration} s needed"
         )
-    vdur = v.get("duration") or info.get("format", {}).get("duration")
-    video_duration = float(vdur) if vdur not in (None, "N/A") else duration
     width, height = int(v.get("width") or 0), int(v.get("height") or 0)
     if width <= 0 or height <= 0:
         raise InputError(path, "video stream has no frame size")
@@ -100,17 +104,22 @@ def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
         height=height,
         sample_rate=int(a.get("sample_rate") or 0),
         channels=int(a.get("channels") or 0),
-        video_duration=video_duration,
+        video_duration=duration,
+        start=timing.picture.start,
+        warning=timing.partial_message() if timing.is_partial else "",
     )
 
 
 def _graph(src: Path, mp4: Path, wav: Path, cfg: ConformConfig, check: SourceCheck):
     """The ffmpeg graph: one input, a video chain, an audio chain split to two outputs."""
-    src_in = ffmpeg.input(str(src))
-    v = src_in.video.filter("fps", fps=cfg.fps).filter("scale", cfg.width, cfg.height)
+    src_in = source(src)  # read with -copyts: timestamps are the demuxer's presentation times
+    v = src_in.video.filter("setpts", "PTS-STARTPTS")
+    v = v.filter("fps", fps=cfg.fps).filter("scale", cfg.width, cfg.height)
     v = v.filter("setsar", "1").filter("tpad", stop_mode="clone", stop_duration=cfg.duration)
-    # async resampling fills timestamp gaps with silence; apad extends a short sound track
-    a = src_in.audio.filter("aresample", cfg.sample_rate, **{"async": 1, "first_pts": 0})
+    # sound: moved by the first picture's time, cut before it; async resampling pads a late
+    # start and fills timestamp gaps with silence; apad extends a short sound track
+    a = src_in.audio.filter("asetpts", f"PTS-{check.start:.6f}/TB").filter("atrim", start=0)
+    a = a.filter("aresample", cfg.sample_rate, **{"async": 1, "first_pts": 0})
     a = a.filter("apad")
     if cfg.pad == "loop":
         # one period = the picture's length in whole output frames; the sound loops with
@@ -125,7 +134,7 @@ def _graph(src: Path, mp4: Path, wav: Path, cfg: ConformConfig, check: SourceChe
     out_mp4 = ffmpeg.output(
         v,
         split[0],
-        str(mp4),
+        sink(mp4),
         t=t,
         vcodec="libx264",
         pix_fmt="yuv420p",
@@ -138,11 +147,11 @@ def _graph(src: Path, mp4: Path, wav: Path, cfg: ConformConfig, check: SourceChe
         format="mp4",
     )
     out_wav = ffmpeg.output(
-        split[1], str(wav), t=t, acodec="pcm_s16le", ac=1, ar=cfg.sample_rate, format="wav"
+        split[1], sink(wav), t=t, acodec="pcm_s16le", ac=1, ar=cfg.sample_rate, format="wav"
     )
     return (
         ffmpeg.merge_outputs(out_mp4, out_wav)
-        .global_args("-nostdin", "-loglevel", "error", "-threads", "1")
+        .global_args("-copyts", "-threads", "1")
         .overwrite_output()
     )
 
@@ -162,7 +171,11 @@ def _fix_length(wav_path: Path, src: Path, cfg: ConformConfig) -> None:
 
 
 def conform_clip(
-    src: str | Path, mp4: str | Path, wav: str | Path, cfg: ConformConfig | None = None
+    src: str | Path,
+    mp4: str | Path,
+    wav: str | Path,
+    cfg: ConformConfig | None = None,
+    check: SourceCheck | None = None,
 ) -> SourceCheck:
     """Write the conformed ``mp4`` and ``wav`` for ``src`` (atomically: both or neither new).
 
@@ -170,14 +183,11 @@ def conform_clip(
     """
     cfg = cfg or ConformConfig()
     src, mp4, wav = Path(src), Path(mp4), Path(wav)
-    check = check_source(src, cfg)
+    check = check or check_source(src, cfg)
     with contextlib.ExitStack() as stack:
         tmp_mp4 = stack.enter_context(atomic_path(mp4, suffix=".mp4"))
         tmp_wav = stack.enter_context(atomic_path(wav, suffix=".wav"))
-        try:
-            _graph(src, tmp_mp4, tmp_wav, cfg, check).run(capture_stdout=True, capture_stderr=True)
-        except ffmpeg.Error as exc:
-            raise InputError(src, f"could not be converted ({_first_line(exc.stderr)})") from None
+        run(_graph(src, tmp_mp4, tmp_wav, cfg, check), blame=src, what="could not be converted")
         _fix_length(tmp_wav, src, cfg)
         # ExitStack renames the wav first, then the mp4: an mp4 on disk implies its wav is too
     return check

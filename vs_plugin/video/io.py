@@ -1,4 +1,9 @@
-"""Video probing and frame decoding through ffmpeg (any codec, rate and size it reads)."""
+"""Video probing and frame decoding through ffmpeg (any codec, rate and size it reads).
+
+Frames are timed from the first picture (docs/CONTRACTS.md, "Presentation time"): frame 0 is
+the first picture whatever its presentation time, never a copy made to fill the time before
+it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg
 import numpy as np
 
-from vs_plugin.audio.io import _first_line, probe
 from vs_plugin.errors import InputError
+from vs_plugin.io.ffmpeg_io import probe, run, source
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ def video_info(path: str | Path) -> VideoInfo:
     )
 
 
+def picture_chain(stream):
+    """Retime a decoded picture stream so that its first picture is at time zero."""
+    return stream.filter("setpts", "PTS-STARTPTS")
+
+
 def read_frames(
     path: str | Path,
     *,
@@ -70,19 +79,13 @@ def read_frames(
     input_kwargs = {"ss": offset} if offset else {}
     if duration is not None:
         input_kwargs["t"] = duration
-    stream = ffmpeg.input(str(path), **input_kwargs).video
+    stream = picture_chain(source(path, **input_kwargs).video)
     if fps is not None:
         stream = stream.filter("fps", fps=fps)
     if size is not None:
         stream = stream.filter("scale", width, height)
-    try:
-        out, _ = (
-            stream.output("pipe:", format="rawvideo", pix_fmt="rgb24")
-            .global_args("-nostdin", "-loglevel", "error")
-            .run(capture_stdout=True, capture_stderr=True)
-        )
-    except ffmpeg.Error as exc:
-        raise InputError(path, f"video could not be decoded ({_first_line(exc.stderr)})") from None
+    node = stream.output("pipe:", format="rawvideo", pix_fmt="rgb24")
+    out, _ = run(node, blame=path, what="video could not be decoded")
     frame_bytes = height * width * 3
     if len(out) < frame_bytes:
         raise InputError(path, "video stream decodes to no frames")
