@@ -72,3 +72,5 @@ def thirdparty_dist(tmp_path, monkeypatch):
     from vs_plugin.registry import TEMPORAL_ENCODERS
 
     TEMPORAL_ENCODERS._entries.pop("mean_pool", None)
+
+from tests.disk import full_disk, small_disk  # noqa: E402,F401 - fixtures for every test

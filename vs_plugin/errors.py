@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -12,3 +13,27 @@ class InputError(ValueError):
         self.path = None if path is None else Path(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}" if path is not None else problem)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class OutputError(OSError):
+    """An output could not be written (no space left, quota): one line naming the output.
+
+    Raised instead of recording the item as failed: the input was fine, so stages stop here
+    and a rerun (after freeing space) continues where this one stopped.
+    """
+
+    def __init__(self, path: str | Path, problem: str, code: int = errno.ENOSPC) -> None:
+        super().__init__(code, problem)
+        self.path = Path(path)
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an OSError that means the disk (or quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL

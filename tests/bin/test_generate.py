@@ -223,3 +223,17 @@ def test_a_file_cut_short_gets_sound_only_for_its_readable_picture(
     stub = make_truncated(full, tmp_path / "stub.mp4", keep=0.15)
     assert run(model, stub, reference, tmp_path / "stub_out.mp4") == 2
     assert not (tmp_path / "stub_out.mp4").exists()
+
+
+def test_a_full_disk_is_one_line_naming_the_output(model, reference, tmp_path, capsys,
+                                                    small_disk):
+    from tests.disk import fill_up, temporaries
+
+    fill_up(small_disk, leave=1024)  # less than the clip's mp4 needs
+    full_disk = small_disk
+    video = make_video(tmp_path / "v.mp4", seconds=2.0, fps=15)
+    out = full_disk / "out.mp4"
+    assert run(model, video, reference, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(out) in err and "no space left on device" in err
+    assert not out.exists() and temporaries(full_disk) == []

@@ -152,3 +152,41 @@ def test_validate_script_catches_unsorted_and_mismatch(tmp_path):
     assert res.returncode == 1
     assert "not sorted" in res.stderr and "category2utt does not match" in res.stderr
     assert any("not sorted" in p for p in validate_data_dir(d))
+
+
+def test_offset_and_cut_short_files_are_used_and_listed_in_warnings(tmp_path):
+    from tests.media import make_offset_clip
+
+    root = tmp_path / "corpus"
+    make_offset_clip(root / "bell" / "late.mp4", picture_start=1.0, seconds=2.0, event=1.5)
+    make_video(root / "bell" / "whole.mp4", 1.5)
+    full = make_video(tmp_path / "full.mp4", 4.0, fps=25, size=(96, 128), faststart=True)
+    make_truncated(full, root / "bell" / "cut.mp4", keep=0.6)
+    make_truncated(full, root / "bell" / "stub.mp4", keep=0.15)
+    out = tmp_path / "data"
+    args = ["--corpus", "folder", "--corpus-config", f"root={root}", "--out-data", str(out),
+            "--out-media", str(tmp_path / "media"), *SMALL]
+    assert main(args) == 0
+    failed = (out / "failed.list").read_text()
+    assert "stub.mp4" in failed and "at least 50%" in failed and "cut.mp4" not in failed
+    warned = dict(line.split("\t") for line in (out / "warnings.list").read_text().splitlines())
+    assert [Path(p).name for p in warned] == ["cut.mp4"]
+    assert "4.00 s the header states" in next(iter(warned.values()))
+    assert sum(len(read_data_dir(out / s).records) for s in ("train", "valid", "test")) == 3
+
+
+def test_a_full_disk_stops_stage0_with_one_line_and_nothing_half_written(
+    vas, tmp_path, capsys, full_disk
+):
+    from tests.disk import temporaries
+
+    media = full_disk / "media"
+    args = ["--root", str(vas), "--out-data", str(tmp_path / "data"), "--out-media", str(media),
+            *SMALL]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("vs-prepare-data: error: ") and str(full_disk) in err
+    assert "no space left on device" in err
+    assert temporaries(full_disk) == []
+    done = {p.stem for p in media.glob("*.mp4")}
+    assert done == {p.stem for p in media.glob("*.wav")}  # pairs only, never half of one

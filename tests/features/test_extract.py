@@ -92,3 +92,15 @@ def test_length_mismatch_is_reported(data, tmp_path, capsys):
     np.save(dump / "video/data" / f"{utt}.npy", np.zeros((7, 2560), np.float16))
     assert main([*base, "--stream", "video", "--merge"]) == 2
     assert "mel frames != 4 x video frames" in capsys.readouterr().err
+
+
+def test_a_full_disk_stops_stage1_with_one_line_and_nothing_half_written(data, capsys, full_disk):
+    from tests.disk import temporaries
+
+    out = full_disk / "dump" / "train"
+    assert main(["--data", str(data / "train"), "--out", str(out), "--stream", "mel"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(full_disk) in err and "no space left on device" in err
+    assert temporaries(full_disk) == [] or all(p.suffix == ".log" for p in temporaries(full_disk))
+    for npy in out.rglob("*.npy"):
+        np.load(npy)  # whatever is there is whole

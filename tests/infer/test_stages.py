@@ -176,3 +176,22 @@ def test_stage3_one_model_per_category(setup, tmp_path):
         str(dump),
     ]
     assert infer_cli.main([*missing, "--out", str(tmp_path / "x"), "--device", "cpu"]) == 2
+
+
+def test_a_full_disk_stops_stage4_with_one_line_and_nothing_half_written(
+    setup, capsys, small_disk
+):
+    from tests.disk import fill_up, temporaries
+
+    root, model, data, dump = setup
+    out = small_disk / "infer_test_shuffled"
+    assert run_infer(setup, out, "--policy", "shuffled", "--seed", "1") == 0
+    fill_up(small_disk)
+    capsys.readouterr()
+    argv = ["--in", str(out), "--vocoder", "griffin_lim", "--data", str(data), "--device", "cpu"]
+    assert vocode_cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(small_disk) in err and "no space left on device" in err
+    assert temporaries(small_disk) == []
+    for wav in out.rglob("*.wav"):
+        assert sf.info(wav).frames == 4 * T * 256  # whatever is there is whole

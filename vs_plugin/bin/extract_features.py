@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from vs_plugin.data.cliargs import parse_overrides, setup_logging
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.features.extract import STREAMS, ExtractConfig, merge, run_job, stream_dir
 from vs_plugin.features.spec import DEFAULT_VIDEO_FEATURE
 from vs_plugin.registry import RegistryError
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = merge(
             args.data, args.out, cfg, fit_stats=args.fit_stats, stats_from=args.stats_from
         )
-    except (InputError, RegistryError, ValueError, FileNotFoundError) as exc:
+    except (InputError, OutputError, RegistryError, ValueError, FileNotFoundError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 
 PROG = "vs-generate"
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         gen = GenerationConfig(window=args.window, overlap=args.overlap)
         with torch.inference_mode():
             report = generate_clip(args.video, args.reference, args.output, model, vocoder, gen=gen)
-    except InputError as exc:
+    except (InputError, OutputError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as exc:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vs_plugin.data.cliargs import str2bool
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-infer"
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             drop_temporal=args.drop_temporal, drop_timbre=args.drop_timbre, seed=args.seed
         )
         counts = run_stage3(model, args.data, args.dump, args.out, cfg, gen)
-    except (InputError, ValueError, FileNotFoundError, KeyError) as exc:
+    except (InputError, OutputError, ValueError, FileNotFoundError, KeyError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.scoring.listening import (
     KitConfig,
     aggregate,
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_text_atomic(args.out / "mos.tsv", tsv)
                 write_text_atomic(args.out / "mos.md", md + "\n")
             print(md)
-    except InputError as exc:
+    except (InputError, OutputError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0

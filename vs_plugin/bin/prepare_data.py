@@ -10,7 +10,7 @@ from pathlib import Path
 from vs_plugin.data.cliargs import parse_overrides, setup_logging, str2bool
 from vs_plugin.data.prepare import PrepareConfig, merge, run_job
 from vs_plugin.data.split import MODES
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.registry import CORPORA, RegistryError
 from vs_plugin.utils.files import sweep_temporaries
 from vs_plugin.video.conform import PAD_MODES, ConformConfig
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.job is not None:
                 return 0
         counts = merge(cfg, nj=args.nj)
-    except InputError as exc:
+    except (InputError, OutputError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except (RegistryError, ValueError, FileNotFoundError, RuntimeError) as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.registry import SCORERS, RegistryError
 from vs_plugin.scoring.items import build_items, ground_truth_items, load_data_dir, render_ideals
 from vs_plugin.scoring.results import (
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 md = sections[0]
             write_text_atomic(args.results, md)
-    except (InputError, RegistryError, ValueError) as exc:
+    except (InputError, OutputError, RegistryError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -15,7 +15,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.registry import RegistryError
 from vs_plugin.train import config as _config  # noqa: F401  (stores the schema in Hydra)
 from vs_plugin.train.engine import NonFiniteLossError, train
@@ -25,7 +25,7 @@ from vs_plugin.train.engine import NonFiniteLossError, train
 def main(cfg: DictConfig) -> None:
     try:
         train(cfg)
-    except (InputError, RegistryError) as exc:
+    except (InputError, OutputError, RegistryError) as exc:
         print(f"vs-train: error: {exc}", file=sys.stderr)
         sys.exit(2)
     except NonFiniteLossError as exc:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vs_plugin.data.cliargs import str2bool
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-vocode"
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             overwrite=args.overwrite,
             strict=args.strict,
         )
-    except (InputError, ValueError, FileNotFoundError, KeyError) as exc:
+    except (InputError, OutputError, ValueError, FileNotFoundError, KeyError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     print(" ".join(f"{k}={v}" for k, v in counts.items()))

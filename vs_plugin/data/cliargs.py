@@ -43,6 +43,7 @@ def setup_logging(log_file: str | Path | None) -> None:
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    logging.raiseExceptions = False  # a log line that cannot be written must not bury the error
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

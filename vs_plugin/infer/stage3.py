@@ -19,6 +19,7 @@ import yaml
 from tqdm import tqdm
 
 from vs_plugin.data.kaldi_dir import write_failed
+from vs_plugin.errors import OutputError
 from vs_plugin.infer.generation import (
     GenerationConfig,
     crop_reference,
@@ -110,6 +111,8 @@ def run_stage3(
     def flush(group: list[tuple[Pair, tuple]], seed: int) -> None:
         try:
             mels = _generate_group(model_of(group[0][0]), group, gen, seed)
+        except OutputError:
+            raise
         except Exception as exc:
             fail([p for p, _ in group], exc)
             return
@@ -137,6 +140,8 @@ def run_stage3(
                 id(model_of(p)),
             )
             batches.setdefault(key, []).append((p, x))
+        except OutputError:  # a full disk stops the set: the next item would fail too
+            raise
         except Exception as exc:  # one bad utterance must not stop the set
             fail([p], exc)
             continue

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from vs_plugin.audio.io import save_wav
 from vs_plugin.data.kaldi_dir import write_failed
+from vs_plugin.errors import OutputError
 from vs_plugin.infer.mux import mux
 from vs_plugin.infer.pairing import Pair, read_pairs_tsv, write_pairs_tsv
 from vs_plugin.infer.vocode import vocode
@@ -71,6 +72,8 @@ def run_stage4(
                     raise KeyError(f"video utterance {video_utt!r} is not in the data dir")
                 mux(videos[video_utt], wav_path, mp4_path)
             counts["done"] += 1
+        except OutputError:  # a full disk stops the set: the next item would fail too
+            raise
         except Exception as exc:  # one bad utterance must not stop the set
             if strict:
                 raise

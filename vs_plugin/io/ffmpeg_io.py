@@ -16,7 +16,7 @@ from typing import Any
 
 import ffmpeg
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 
 # Demuxers that read only the bytes of the file they are given. Not here, on purpose:
 # hls, dash, concat, imf, image2 (sequences and globs), webm_dash_manifest, ffmetadata,
@@ -114,15 +114,19 @@ def run(
     blame: str | Path,
     what: str,
     input: bytes | None = None,  # noqa: A002 - the name ffmpeg-python uses
+    output: str | Path | None = None,
 ) -> tuple[bytes, bytes]:
-    """Run an ffmpeg graph quietly; any failure is an InputError on ``blame``.
+    """Run an ffmpeg graph quietly; a failure is an InputError on ``blame``.
 
-    ``what`` completes "… failed" in the message, e.g. "video could not be decoded".
-    Returns ``(stdout, stderr)``.
+    ``what`` describes the failure, e.g. "video could not be decoded". A full disk is an
+    OutputError on ``output`` (or ``blame``) instead. Returns ``(stdout, stderr)``.
     """
     try:
         return node.global_args(*QUIET).run(
             input=input, capture_stdout=True, capture_stderr=True
         )
     except ffmpeg.Error as exc:
+        text = (exc.stderr or b"").decode("utf-8", "replace")
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            raise OutputError(output or blame, "no space left on device") from None
         raise InputError(blame, f"{what} ({reason(exc.stderr)})") from None

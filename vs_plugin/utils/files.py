@@ -6,11 +6,14 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from vs_plugin.errors import OutputError, is_disk_full
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -25,7 +28,8 @@ log = logging.getLogger("vs_plugin.files")
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    A killed or failing writer leaves no half-written ``path`` behind.
+    A killed or failing writer leaves no half-written ``path`` behind. Any failure while
+    the disk is full (under 1 MiB free) becomes an OutputError naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,9 +45,23 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         if tmp_path.exists():  # mkstemp makes 0600 files; give them the usual mode
             os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, path)
+    except Exception as exc:
+        # writers report a full disk in many ways (ENOSPC, a short write, an unreadable
+        # result that a tool wrote without noticing): judge by the disk itself
+        if is_disk_full(exc) or _nearly_full(path.parent):
+            raise OutputError(path, "no space left on device; nothing was written") from None
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
+    """Less than ``margin`` bytes free where ``folder`` lives (short writes carry no errno)."""
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:
