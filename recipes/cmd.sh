@@ -4,6 +4,4 @@
 # VS_SLURM_OPTS, e.g. "--partition=cpu --time=2:00:00 --mem=8G").
 cmd_backend="${cmd_backend:-local}"
 # shellcheck disable=SC2034
-train_cmd="run_jobs.sh --backend ${cmd_backend}"
-# shellcheck disable=SC2034
 decode_cmd="run_jobs.sh --backend ${cmd_backend}"

@@ -65,6 +65,10 @@ help_message="Usage: $0 [options]
   Runs stages --stage..--stop-stage of the VarietySound recipe (0 data, 1 features, 2 train,
   3 generate, 4 vocode+mux, 5 score+listening kit). Options are --name value."
 
+# every variable of the options block above is an option; --help lists them with their comments
+_vs_opt_source="${BASH_SOURCE[0]}"
+_vs_opt_names="$(sed -n '/^# -- options/,/^help_message=/s/^\([a-z][a-z0-9_]*\)=.*/\1/p' \
+  "${_vs_opt_source}" | grep -v '^help_message$' | tr '\n' ' ')"
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/utils/parse_options.sh"
 if [[ $# -ne 0 ]]; then
@@ -85,8 +89,6 @@ done
 exp_dir="${exp_root}/${tag}"
 mkdir -p "${exp_dir}"
 run_stage() { [[ ${stage} -le $1 && ${stop_stage} -ge $1 ]]; }
-# done_marker STAGE -> path; a stage is complete when its marker exists (and --overwrite false)
-done_marker() { echo "$1"; }
 is_done() { [[ "${overwrite}" == false && -f "$1" ]]; }
 
 if [[ "${skip_data_prep}" == true ]]; then

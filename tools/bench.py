@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from tools.bench.common import machine, print_table, resolve_device, write_json  # noqa: E402
+from tools.bench.common import machine, print_table, write_json  # noqa: E402
+from vs_plugin.utils.device import pick_device  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = pick_device(args.device)
     payload = {"machine": machine(device), "command": " ".join(sys.argv), "settings": vars(args)}
 
     if args.cmd == "train":

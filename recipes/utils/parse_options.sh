@@ -6,12 +6,18 @@
 # Booleans (variables whose default is true or false) only take true or false.
 # Parsing stops at the first argument that is not an option; "$@" keeps the rest.
 
+# The caller may set _vs_opt_names (variables to list under --help) and _vs_opt_source (the
+# file whose "name=value  # comment" lines give each option's description).
 _vs_opt_help() {
   echo -e "${help_message:-}" >&2
   if [[ -n "${_vs_opt_names:-}" ]]; then
     echo "Options (current values):" >&2
     for _n in ${_vs_opt_names}; do
-      printf '  --%-28s %s\n' "${_n//_/-}" "${!_n}" >&2
+      _doc=""
+      if [[ -n "${_vs_opt_source:-}" ]]; then
+        _doc="$(sed -n "s/^${_n}=[^#]*#[[:space:]]*//p" "${_vs_opt_source}" | head -n 1)"
+      fi
+      printf '  --%-22s %-22s %s\n' "${_n//_/-}" "'${!_n}'" "${_doc}" >&2
     done
   fi
 }

@@ -277,3 +277,19 @@ def test_stage5_scores_every_policy_in_one_call_into_one_results_file(recipe):
     assert "--infer exp/t/infer_test_shuffled --infer exp/t/infer_test_cross" in score
     assert "--results exp/t/RESULTS.md" in score
     assert (egs / "RESULTS.md").exists()
+
+
+def test_recipe_help_lists_every_option_with_its_value_and_comment():
+    out = subprocess.run([str(REPO / "egs" / "vas" / "run.sh"), "--help"], capture_output=True,
+                         text=True, check=False,
+                         env={**os.environ, "VS_SKIP_INSTALL_CHECK": "true"})
+    assert out.returncode == 0
+    text = out.stderr
+    block = (REPO / "recipes" / "vs.sh").read_text().split("# -- options", 1)[1]
+    block = block.split("help_message=", 1)[0]
+    names = [line.split("=", 1)[0] for line in block.splitlines()
+             if line[:1].isalpha() and "=" in line]
+    assert len(names) > 30
+    for name in names:
+        assert f"--{name.replace('_', '-')} " in text, name
+    assert "one model per category" in text  # comments become descriptions

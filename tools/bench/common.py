@@ -16,12 +16,6 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def machine(device: torch.device) -> dict[str, Any]:
     """What ran the benchmark: CPU model, cores, threads, torch, GPU."""
     cpu = platform.processor() or ""

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from vs_plugin.infer.single import check_output, generate_clip
         from vs_plugin.infer.vocode import build_vocoder
         from vs_plugin.models.export import load_exported
-        from vs_plugin.models.vocoders.hifigan import pick_device
+        from vs_plugin.utils.device import pick_device
 
         check_output(args.output)
         t0 = time.perf_counter()

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         from vs_plugin.infer.generation import GenerationConfig
         from vs_plugin.infer.stage3 import Stage3Config, run_stage3
         from vs_plugin.models.export import load_exported
-        from vs_plugin.models.vocoders.hifigan import pick_device
+        from vs_plugin.utils.device import pick_device
 
         def load(source: str):
             try:

@@ -21,9 +21,10 @@ import torch
 from torch import nn
 
 from vs_plugin.errors import InputError
-from vs_plugin.features.common import check_frames, resize_images, resolve_device, run_batched
+from vs_plugin.features.common import check_frames, resize_images, run_batched
 from vs_plugin.interfaces import VideoFeature
 from vs_plugin.registry import VIDEO_FEATURES
+from vs_plugin.utils.device import pick_device
 from vs_plugin.video.flow import METHODS, flow_images
 
 WEIGHTS_HINT = (
@@ -208,7 +209,7 @@ class BNInceptionRGBFlowFeature(VideoFeature):
         self.cfg = cfg
         self.fps = cfg.fps
         self.dim = 2 * FEATURE_DIM
-        self.device = resolve_device(cfg.device)
+        self.device = pick_device(cfg.device)
         flow_in = 2 * cfg.flow_stack
         if cfg.random_init:
             rgb = BNInception().eval()

@@ -1,4 +1,4 @@
-"""Helpers shared by the video feature extractors: device choice, frame batching, resizing."""
+"""Helpers shared by the video feature extractors: frame checks, batching, resizing."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import torch
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def check_frames(frames: np.ndarray) -> np.ndarray:

