@@ -103,10 +103,26 @@ def downloaded(folder: Path, pattern: str, timeout: float = 20.0) -> Path:
     return wait_for(done, timeout, f"a download {pattern} in {folder}")  # type: ignore[return-value]
 
 
-def screenshot(driver, tmp_path: Path, name: str) -> Path:
-    """Save a PNG of the window under tmp_path (and $VS_SCREENSHOT_DIR when set)."""
+def screenshot(driver, tmp_path: Path, name: str, full_page: bool = False) -> Path:
+    """Save a PNG of the window (``full_page``: the whole page) under tmp_path, and in
+    $VS_SCREENSHOT_DIR when set."""
+    import base64
+
     path = tmp_path / name
-    assert driver.save_screenshot(str(path)), f"Chromium could not save {name}"
+    if full_page:
+        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                         "scale": 1},
+            },
+        )  # fmt: skip
+        path.write_bytes(base64.b64decode(shot["data"]))
+    else:
+        assert driver.save_screenshot(str(path)), f"Chromium could not save {name}"
     if os.environ.get("VS_SCREENSHOT_DIR"):
         dest = Path(os.environ["VS_SCREENSHOT_DIR"]) / name
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,8 @@ DPI = 110
 log = logging.getLogger(__name__)
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (atomically); return the path."""
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     return path
@@ -178,11 +179,11 @@ def write_figures(
     for name, scorer in scorers.items():
         fig = bars_figure(systems, name, scorer)
         if fig is not None:
-            bars.append(_save(fig, out_dir / f"bars_{slug(name)}.png"))
+            bars.append(save_figure(fig, out_dir / f"bars_{slug(name)}.png"))
     pairs = []
     for it in pick_pairs(items, n_pairs):
         try:
-            pairs.append(_save(pair_figure(it), out_dir / f"pair_{slug(it.utt)}.png"))
+            pairs.append(save_figure(pair_figure(it), out_dir / f"pair_{slug(it.utt)}.png"))
         except InputError as exc:  # a clip that failed scoring too: leave its panel out
             log.warning("no figure for pair %s: %s", it.utt, exc)
     return {"bars": bars, "pairs": pairs}
