@@ -221,3 +221,29 @@ def test_mturk_hit_and_its_batch(kit, tmp_path):
     mos = _rows_tsv(tmp_path / "mos.tsv")
     assert mos and all(float(r["mos"]) == 2.0 for r in mos)
     assert sum(int(r["n"]) for r in mos if r["category"] == "Average") == len(items)
+
+
+def test_mturk_hit_shows_each_items_rubric(kit, tmp_path):
+    """The HIT as MTurk fills it in (its ${...} fields from the batch), one item per test."""
+    batch = _rows(kit / "mturk" / "input.csv")
+    hit = (kit / "mturk" / "hit.html").read_text()
+    with chromium(tmp_path) as driver:
+        for test in TESTS:
+            row = next(r for r in batch if r["test"] == test)
+            page = hit
+            for name, value in row.items():
+                page = page.replace("${" + name + "}", value)
+            path = tmp_path / f"hit_{test}.html"
+            path.write_text(page, encoding="utf-8")
+            driver.get(path.as_uri())
+            title = driver.find_element("id", "vs-title").text
+            assert title.lower().split()[-1] in {"realism", "alignment", "similarity"}
+            assert driver.find_element("id", "vs-intro").text == RUBRICS[test][0]
+            choices = driver.find_elements("css selector", "input[name=rating]")
+            assert [c.get_attribute("value") for c in choices] == ["5", "4", "3", "2", "1"]
+            player = driver.find_element("css selector", "#vs-player > *")
+            assert player.tag_name == ("video" if test == "alignment" else "audio")
+            assert player.get_attribute("src") == row["stimulus"]
+            shown = driver.find_element("id", "vs-reference").is_displayed()
+            assert shown == (test == "timbre")
+            assert driver.find_element("name", "item_id").get_attribute("value") == row["item_id"]
