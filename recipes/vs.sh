@@ -7,7 +7,7 @@
 #   stage 2  training                dump/ -> exp/<tag>/ (checkpoints, model/, TensorBoard)
 #   stage 3  generation              exp/<tag>/infer_<set>_<policy>/mel
 #   stage 4  vocoding and muxing     .../wav, .../mp4 (+ infer_<set>_gt, vocoded ground truth)
-#   stage 5  scoring + listening kit exp/<tag>/scores, RESULTS.md, listening_test/
+#   stage 5  scoring + listening kit exp/<tag>/scores, RESULTS.md, figures/, listening_test/
 set -euo pipefail
 
 # shellcheck disable=SC1091
@@ -286,6 +286,9 @@ if run_stage 5; then
   # the recipe folder's RESULTS.md shows the latest result of an experiment kept beside it
   if [[ "${exp_root}" != /* ]]; then
     cp "${exp_dir}/RESULTS.md" RESULTS.md
+    # with the figures it links (vs-score writes them to figures/ beside RESULTS.md)
+    rm -rf figures
+    if [[ -d "${exp_dir}/figures" ]]; then cp -r "${exp_dir}/figures" figures; fi
   fi
 fi
 

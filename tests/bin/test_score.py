@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +149,11 @@ def test_several_policies_in_one_call(exp, tmp_path):
     assert text.startswith("# Results: t") and "## Reference policy: cross" in text
     assert f"## Reference policy: {first}" in text
     assert _tsv(out / first / "onset.tsv") == _tsv(out / "cross" / "onset.tsv")
+    # figures beside RESULTS.md, one folder per policy, every link pointing at a real file
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    for policy in (first, "cross"):
+        mine = [link for link in links if link.startswith(f"figures/{policy}/")]
+        assert {Path(link).name.split("_")[0] for link in mine} == {"bars", "pair"}
+        assert sum(link.endswith("bars_onset.png") for link in mine) == 1
+    assert links and all((tmp_path / link).is_file() for link in links)
+    assert text.count("### Figures") == 2  # under each policy's section

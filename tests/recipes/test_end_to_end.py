@@ -8,6 +8,7 @@ Outputs go to a temporary folder through --data-dir/--dump-dir/--exp-root and VA
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -93,10 +94,14 @@ def test_every_stage_leaves_valid_outputs(demo):
         for scorer in ("mcd", "timbre_similarity", "mfcc_similarity", "sfx_similarity",
                        "reference_match", "onset", "disentanglement"):
             assert (exp / "scores" / policy / f"{scorer}.tsv").is_file(), (policy, scorer)
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", results)
+    assert any("/bars_" in x for x in links) and any("/pair_" in x for x in links)
+    assert all((exp / link).is_file() for link in links), links
     assert (tmp / "data" / "test" / "utt2timbre").is_file()  # the corpus knows its sources
     kit = exp / "listening_test"
     assert (kit / "items.csv").is_file() and (kit / "key.csv").is_file()
     assert (kit / "instructions.md").is_file() and (kit / "manifest.json").is_file()
+    assert (kit / "index.html").is_file() and (kit / "mturk" / "hit.html").is_file()
 
 
 def test_finished_stages_are_a_quick_no_op(demo):

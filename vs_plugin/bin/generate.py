@@ -42,6 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def load_pipeline(model_spec: str, vocoder_name: str, device_spec: str) -> tuple:
+    """``(ExportedModel, Vocoder)`` on the chosen device; InputError if the model won't load.
+
+    Shared by ``vs-generate`` and ``vs-demo``, which load once and generate many times.
+    """
+    from vs_plugin.infer.vocode import build_vocoder
+    from vs_plugin.models.export import load_exported
+    from vs_plugin.utils.device import pick_device
+
+    device = pick_device(device_spec)
+    try:
+        model = load_exported(model_spec, device)
+    except InputError:
+        raise
+    except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
+        raise InputError(model_spec, f"cannot load the model ({exc})") from None
+    return model, build_vocoder(vocoder_name, str(device))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -52,20 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
         from vs_plugin.infer.generation import GenerationConfig
         from vs_plugin.infer.single import check_output, generate_clip
-        from vs_plugin.infer.vocode import build_vocoder
-        from vs_plugin.models.export import load_exported
-        from vs_plugin.utils.device import pick_device
 
         check_output(args.output)
         t0 = time.perf_counter()
-        device = pick_device(args.device)
-        try:
-            model = load_exported(args.model, device)
-        except InputError:
-            raise
-        except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
-            raise InputError(args.model, f"cannot load the model ({exc})") from None
-        vocoder = build_vocoder(args.vocoder, str(device))
+        model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
         load_time = time.perf_counter() - t0
         gen = GenerationConfig(window=args.window, overlap=args.overlap)
         with torch.inference_mode():

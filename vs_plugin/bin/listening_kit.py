@@ -2,7 +2,10 @@
 
   vs-listening-kit build --infer exp/T/infer_test_shuffled --gt exp/T/infer_test_gt \\
       --data data/test --out exp/T/listening_test [--seed 0] [--compare NAME=DIR ...]
-  vs-listening-kit aggregate ratings.csv --key exp/T/listening_test/key.csv [--out DIR]
+  vs-listening-kit aggregate ratings_*.csv --key exp/T/listening_test/key.csv [--out DIR]
+
+The kit holds index.html, a listening test that runs in a browser from the kit's folder
+(no server), and mturk/hit.html + mturk/input.csv for Amazon Mechanical Turk.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="write stimuli, items.csv, key.csv, instructions, manifest")
+    b = sub.add_parser(
+        "build",
+        help="write stimuli, items.csv, key.csv, instructions, manifest, index.html, mturk/",
+    )
     b.add_argument(
         "--infer",
         required=True,
@@ -61,10 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--timbre-videos", type=int, default=3, help="per reference (default 3)")
     b.add_argument("--base-url", default="", help="prefix for stimulus paths in items.csv")
     a = sub.add_parser("aggregate", help="MOS with 95%% CIs per system and category")
-    a.add_argument("ratings", type=Path, help="CSV, one row per rater x item")
+    a.add_argument(
+        "ratings",
+        type=Path,
+        nargs="+",
+        help="CSV files, one row per rater x item: the local page's ratings_<listener>.csv, "
+        "a platform export or MTurk's results CSV",
+    )
     a.add_argument("--key", required=True, type=Path, help="the kit's key.csv")
-    a.add_argument("--item-column", default="item_id")
-    a.add_argument("--rating-column", default="rating")
+    a.add_argument("--item-column", help="default: item_id, else Input.item_id (MTurk)")
+    a.add_argument("--rating-column", help="default: rating, else Answer.rating (MTurk)")
     a.add_argument("--out", type=Path, help="write mos.tsv and mos.md here")
     return p
 
@@ -101,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{PROG}: note: {note}", file=sys.stderr)
         else:
             key = read_key(args.key)
-            ratings = read_ratings(
-                args.ratings, key, item_col=args.item_column, rating_col=args.rating_column
-            )
+            ratings = [
+                r
+                for path in args.ratings
+                for r in read_ratings(
+                    path, key, item_col=args.item_column, rating_col=args.rating_column
+                )
+            ]
             tsv, md = mos_tables(aggregate(ratings, key))
             if args.out is not None:
                 write_text_atomic(args.out / "mos.tsv", tsv)

@@ -1,7 +1,9 @@
 """``vs-score``: objective scores of generated audio (stage 5), per clip and per category.
 
 Writes ``<out>/<scorer>.tsv`` and ``<out>/<scorer>.summary.tsv`` for our system,
-``<out>/<system>/...`` for the ground truth and every ``--compare`` system, and RESULTS.md.
+``<out>/<system>/...`` for the ground truth and every ``--compare`` system, RESULTS.md, and the
+figures it links (``figures/`` beside it: per-category bars per metric, and a few test pairs'
+event times and mels).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import yaml
 
 from vs_plugin.errors import InputError, OutputError
 from vs_plugin.registry import SCORERS, RegistryError
+from vs_plugin.scoring.figures import figures_markdown, write_figures
 from vs_plugin.scoring.items import build_items, ground_truth_items, load_data_dir, render_ideals
 from vs_plugin.scoring.results import (
     merge_results,
@@ -78,6 +81,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ideal-cache", type=Path, help="where ideal targets are rendered (default <out>/ideal)"
     )
+    p.add_argument(
+        "--figures",
+        type=Path,
+        help="where figures go (default: figures/ beside --results, else <out>/figures); "
+        "RESULTS.md links them",
+    )
+    p.add_argument(
+        "--figure-pairs",
+        type=int,
+        default=3,
+        help="test pairs drawn as event times + reference/output/original mels (0: none)",
+    )
+    p.add_argument("--no-figures", action="store_true", help="write no figures")
     p.add_argument("--strict", action="store_true", help="stop at the first bad input")
     return p
 
@@ -121,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         several = len(args.infer) > 1
         sections = []
         for infer in args.infer:
-            policy = infer.name.rsplit("_", 1)[-1]
+            policy = policy_of(infer)
             out = args.out / policy if several else args.out
             title = f"Reference policy: {policy}" if several else args.title
             sections.append(_score_one(args, infer, out, scorers, data, title))
@@ -164,7 +180,20 @@ def _score_one(args, infer: Path, out: Path, scorers: dict, data, title: str | N
     describe = "".join(f"{n}\t{s.describe()}\n" for n, s in scorers.items())
     write_text_atomic(out / "scorers.tsv", describe)
     title = title or f"Results: {infer.parent.name or infer}"
-    return results_markdown(systems, scorers, title, args.corpus_note)
+    md = results_markdown(systems, scorers, title, args.corpus_note)
+    if args.no_figures:
+        return md
+    results_dir = (args.results or out / "RESULTS.md").parent
+    fig_root = args.figures or results_dir / "figures"
+    fig_dir = fig_root / policy_of(infer) if len(args.infer) > 1 else fig_root
+    figs = write_figures(fig_dir, systems, scorers, ours, args.figure_pairs)
+    print(f"{PROG}: figures -> {fig_dir}", file=sys.stderr)
+    return md + "\n" + figures_markdown(figs, results_dir)
+
+
+def policy_of(infer: Path) -> str:
+    """``infer_test_shuffled`` -> ``shuffled``."""
+    return infer.name.rsplit("_", 1)[-1]
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from vs_plugin.errors import InputError
 from vs_plugin.interfaces import ScoringItem
 from vs_plugin.io.ffmpeg_io import probe, run, sink, source
 from vs_plugin.scoring.items import build_items, load_data_dir
+from vs_plugin.scoring.listening_pages import write_pages
 from vs_plugin.scoring.stats import AVERAGE, MeanCI, mean_ci
 from vs_plugin.utils.files import atomic_path, read_scp, write_text_atomic
 
@@ -213,6 +214,16 @@ def instructions_markdown(cfg: KitConfig) -> str:
         "for timbre, following Appendix D of the paper. See manifest.json for the counts "
         "actually used.",
         "",
+        "## Running it (for the experimenter)",
+        "",
+        "- In a lab: copy this folder to each listening computer and open `index.html` in a "
+        "browser (no server needed). Each listener enters an id, rates every clip (order "
+        "shuffled per listener), and the page saves `ratings_<id>.csv`. Collect the files and "
+        "run `vs-listening-kit aggregate ratings_*.csv --key key.csv`.",
+        "- On Amazon Mechanical Turk: host `stimuli/` at the kit's `--base-url`, paste "
+        "`mturk/hit.html` into a custom project's layout, publish `mturk/input.csv` as the "
+        "batch, and aggregate the downloaded results CSV the same way.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -227,7 +238,8 @@ def build_kit(
     timbre_infer_dir: str | Path | None = None,
     compare: Mapping[str, str | Path] | None = None,
 ) -> dict:
-    """Write stimuli/, items.csv, key.csv, instructions.md and manifest.json; return manifest."""
+    """Write stimuli/, items.csv, key.csv, instructions.md, manifest.json, the local test page
+    index.html and the MTurk HIT (mturk/hit.html, mturk/input.csv); return the manifest."""
     cfg = cfg or KitConfig()
     out_dir = Path(out_dir)
     data = load_data_dir(data_dir)
@@ -376,6 +388,11 @@ def build_kit(
     _write_csv(out_dir / "items.csv", ["item_id", "test", "stimulus", "reference"], item_rows)
     _write_csv(out_dir / "key.csv", KEY_COLUMNS, key_rows)
     write_text_atomic(out_dir / "instructions.md", instructions_markdown(cfg))
+    local = [
+        {**row, "stimulus": key["stimulus"], "reference": key["reference_stimulus"]}
+        for row, key in zip(item_rows, key_rows, strict=True)
+    ]
+    write_pages(out_dir, local, item_rows, RUBRICS, TESTS)
     manifest = {
         "seed": cfg.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -415,23 +432,42 @@ def read_key(path: str | Path) -> dict[str, dict[str, str]]:
         return {row["item_id"]: row for row in reader}
 
 
+ITEM_COLUMNS = ("item_id", "Input.item_id")  # the local page and the kit's CSV; MTurk results
+RATING_COLUMNS = ("rating", "Answer.rating")
+
+
+def _column(path: Path, fields: Sequence[str], wanted: str | None, known: Sequence[str]) -> str:
+    """The column to read: ``wanted``, or the first of ``known`` that the file has."""
+    for col in [wanted] if wanted else known:
+        if col in fields:
+            return col
+    raise InputError(
+        path, f"no {wanted or ' or '.join(map(repr, known))} column (columns: {list(fields)})"
+    )
+
+
 def read_ratings(
     path: str | Path,
     key: Mapping[str, Mapping[str, str]],
     *,
-    item_col: str = "item_id",
-    rating_col: str = "rating",
+    item_col: str | None = None,
+    rating_col: str | None = None,
 ) -> list[tuple[str, float]]:
-    """(item_id, rating) per row; one-line errors name the file and row for bad ones."""
+    """(item_id, rating) per row; one-line errors name the file and row for bad ones.
+
+    Columns default to the first present of ``item_id`` / ``Input.item_id`` and ``rating`` /
+    ``Answer.rating``: the local page's CSV, a platform export in the kit's columns, and
+    Mechanical Turk's results file all read without options.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
     out = []
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        for col in (item_col, rating_col):
-            if col not in (reader.fieldnames or []):
-                raise InputError(path, f"no {col!r} column (columns: {reader.fieldnames})")
+        fields = list(reader.fieldnames or [])
+        item_col = _column(path, fields, item_col, ITEM_COLUMNS)
+        rating_col = _column(path, fields, rating_col, RATING_COLUMNS)
         for row in reader:
             n = reader.line_num
             item, raw = (row[item_col] or "").strip(), (row[rating_col] or "").strip()

@@ -64,7 +64,9 @@ class TrainConfig:
     checkpoint_every: int = 1000  # iterations (and at every epoch end)
     keep_checkpoints: int = 2
     validate_every: int = 1  # epochs
-    image_every: int = 10  # epochs: mel images of a fixed validation sample
+    image_every: int = 10  # epochs: mel images and audio of fixed validation pairs (0: off)
+    media_pairs: int = 3  # validation pairs logged to TensorBoard (image, audio, reference)
+    media_vocoder: str = "griffin_lim"  # their audio: griffin_lim (cheap) or hifigan
     log_every: int = 50  # iterations: TensorBoard scalars
     progress_bar: bool = True
     export_best: bool = False  # export the best-validation generator instead of the last

@@ -497,8 +497,11 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
         tb = H.attach_tensorboard(
             trainer, evaluator, exp_dir / "tensorboard", optimizers, tc.log_every
         )
-        if len(valid_ds):
-            H.attach_mel_images(trainer, tb, generator, valid_ds[0], device, tc.image_every)
+        samples = H.pick_media_samples(valid_ds, tc.media_pairs)
+        if samples and tc.image_every > 0:
+            vocoder = H.media_vocoder(tc.media_vocoder, specs.mel, generator.n_mels)
+            media = H.ValidationMediaHandler(generator, samples, device, mel_stats, vocoder)
+            H.attach_validation_media(trainer, tb, media, tc.image_every)
 
     models = {"generator": generator, "discriminators": discs}
     best = H.attach_best_checkpoint(

@@ -1,4 +1,4 @@
-"""Ignite handlers of a training run: metrics, logging, images, best model, export.
+"""Ignite handlers of a training run: metrics, logging, images and audio, best model, export.
 
 Everything that writes files runs on rank 0 only; metrics are reduced over all processes.
 """
@@ -18,6 +18,7 @@ import torch
 import yaml
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, ProgressBar, global_step_from_engine
+from ignite.handlers.base_logger import BaseHandler
 from ignite.handlers.tensorboard_logger import (
     OptimizerParamsHandler,
     OutputHandler,
@@ -27,6 +28,10 @@ from ignite.metrics import Metric, RunningAverage
 from ignite.metrics.metric import reinit__is_reduced, sync_all_reduce
 from torch import nn
 
+from vs_plugin.audio.mel import MelConfig
+from vs_plugin.data.normalize import Normalizer
+from vs_plugin.infer.vocode import vocode
+from vs_plugin.interfaces import Vocoder
 from vs_plugin.registry import REGISTRIES
 from vs_plugin.train.checkpoint import AtomicDiskSaver
 from vs_plugin.utils.files import write_text_atomic
@@ -135,32 +140,110 @@ def mel_image(generated: torch.Tensor, real: torch.Tensor) -> np.ndarray:
     return ((img - lo) / rng).clip(0.0, 1.0).astype(np.float32)
 
 
-def attach_mel_images(
+def media_vocoder(name: str, mel: MelConfig, n_mels: int) -> Vocoder:
+    """The vocoder that makes validation audio audible in TensorBoard.
+
+    ``griffin_lim`` (default; no weights, cheap on a CPU) is built for the dump's own mel
+    analysis; any other registered vocoder (``hifigan``: as stage 4 hears it) is used when it
+    takes ``n_mels`` bins, else Griffin-Lim with a warning.
+    """
+    from vs_plugin.infer.vocode import build_vocoder
+    from vs_plugin.models.vocoders.griffin_lim import GriffinLimVocoder
+
+    if name != "griffin_lim":
+        vocoder = build_vocoder(name, "cpu")
+        if vocoder.n_mels == n_mels and vocoder.hop_length == mel.hop_length:
+            return vocoder
+        log.warning(
+            "vocoder %s does not take this dump's mels: validation audio by Griffin-Lim", name
+        )
+    return GriffinLimVocoder(mel=mel)
+
+
+class ValidationMediaHandler(BaseHandler):
+    """Ignite TensorBoard handler: how a few fixed validation pairs look and sound.
+
+    At each call, for every sample (a dataset item: normalised ``video``, ``mel``,
+    ``ref_mel``, ``bg_mel``, channels first), the generator's output is logged as an image
+    (generated above real, ``mel_image``) and as audio (de-normalised and vocoded), together
+    with the reference's audio (vocoded the same way, so both are heard through the same
+    vocoder), under ``<tag>/<i>_<utt>/...`` at the trainer's iteration.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        samples: Sequence[Mapping[str, Any]],
+        device: torch.device,
+        mel_stats: Normalizer,
+        vocoder: Vocoder,
+        tag: str = "valid_media",
+    ) -> None:
+        self.generator, self.samples, self.device = generator, list(samples), device
+        self.mel_stats, self.vocoder, self.tag = mel_stats, vocoder, tag
+        self._references: dict[int, torch.Tensor] = {}
+
+    def _audio(self, normalised_mel: torch.Tensor) -> torch.Tensor:
+        """``(n_mels, frames)`` normalised mel -> ``(1, samples)`` waveform in [-1, 1]."""
+        mel = self.mel_stats.inverse(normalised_mel.float().cpu().numpy(), channel_axis=0)
+        wav = vocode(self.vocoder, mel.T)
+        peak = float(np.abs(wav).max()) if wav.size else 0.0
+        wav = wav / peak * 0.95 if peak > 0.95 else wav
+        return torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None]
+
+    def __call__(self, engine: Engine, logger: TensorboardLogger, event_name: Any) -> None:
+        step = engine.state.iteration
+        model = self.generator
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for i, sample in enumerate(self.samples):
+                    fake = model(
+                        sample["video"][None].to(self.device),
+                        sample["ref_mel"][None].to(self.device),
+                        sample["bg_mel"][None].to(self.device),
+                    )[0].float()
+                    name = f"{self.tag}/{i}_{sample.get('utt', i)}"
+                    sr = self.vocoder.sample_rate
+                    logger.writer.add_image(
+                        f"{name}/mel_generated_vs_real",
+                        mel_image(fake, sample["mel"]),
+                        step,
+                        dataformats="HW",
+                    )
+                    logger.writer.add_audio(f"{name}/generated", self._audio(fake), step, sr)
+                    if i not in self._references:
+                        self._references[i] = self._audio(sample["ref_mel"])
+                    logger.writer.add_audio(
+                        f"{name}/reference_{sample.get('ref_utt', '')}",
+                        self._references[i],
+                        step,
+                        sr,
+                    )
+        finally:
+            model.train(was_training)
+        logger.writer.flush()
+
+
+def pick_media_samples(dataset: Any, n: int) -> list[Mapping[str, Any]]:
+    """Up to ``n`` validation items spread over the set (first, last, evenly between)."""
+    if n <= 0 or len(dataset) == 0:
+        return []
+    picks = sorted({int(round(x)) for x in np.linspace(0, len(dataset) - 1, min(n, len(dataset)))})
+    return [dataset[i] for i in picks]
+
+
+def attach_validation_media(
     trainer: Engine,
     tb: TensorboardLogger | None,
-    generator: nn.Module,
-    sample: Mapping[str, Any],
-    device: torch.device,
+    handler: ValidationMediaHandler,
     every: int,
 ) -> None:
-    """Every ``every`` epochs, the generated and real mel of one fixed validation clip."""
-    if tb is None or every <= 0:
+    """Run ``handler`` every ``every`` epochs; 0 turns it off."""
+    if tb is None or every <= 0 or not handler.samples:
         return
-
-    @trainer.on(Events.EPOCH_COMPLETED(every=every))
-    def _log(engine: Engine) -> None:
-        model = generator
-        model.eval()
-        with torch.no_grad():
-            fake = model(
-                sample["video"][None].to(device),
-                sample["ref_mel"][None].to(device),
-                sample["bg_mel"][None].to(device),
-            )[0]
-        img = mel_image(fake, sample["mel"])
-        tb.writer.add_image(
-            "valid/mel_generated_vs_real", img, engine.state.iteration, dataformats="HW"
-        )
+    tb.attach(trainer, handler, Events.EPOCH_COMPLETED(every=every))
 
 
 def attach_best_checkpoint(
