@@ -1,0 +1,7 @@
+"""``python -m vs_plugin.data.synth``: write the built-in corpus (see ``corpus.main``)."""
+
+import sys
+
+from vs_plugin.data.synth.corpus import main
+
+sys.exit(main())
