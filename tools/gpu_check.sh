@@ -49,15 +49,15 @@ if [[ "${device}" == cuda ]]; then
     | tee "${out}/cuda_tests.txt" || status=1
 fi
 say "train benchmark (${preset}, batch ${batch}, ${modes})"
-timeout 300 "${python}" tools/bench.py --device "${device}" --repeats "${repeats}" \
+timeout 300 "${python}" -m tools.bench --device "${device}" --repeats "${repeats}" \
   --json "${out}/train.json" train --preset "${preset}" --batch "${batch}" --frames "${frames}" \
   --modes "${modes}" || status=1
 say "infer benchmark (${preset}, ${seconds} s)"
-timeout 120 "${python}" tools/bench.py --device "${device}" --repeats "${repeats}" \
+timeout 120 "${python}" -m tools.bench --device "${device}" --repeats "${repeats}" \
   --json "${out}/infer.json" infer --preset "${preset}" --seconds "${seconds}" \
   --vocoders hifigan --skip-end-to-end || status=1
 say "floor (FLOPs vs dense matmul)"
-timeout 120 "${python}" tools/bench.py --device "${device}" --repeats "${repeats}" \
+timeout 120 "${python}" -m tools.bench --device "${device}" --repeats "${repeats}" \
   --json "${out}/floor.json" floor --preset "${preset}" --batch $((batch < 8 ? batch : 8)) \
   --frames "${frames}" || status=1
 "${python}" - "${out}" <<'PY'

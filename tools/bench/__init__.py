@@ -1,1 +1,1 @@
-"""Benchmarks of vs_plugin (``python tools/bench.py --help``)."""
+"""Benchmarks of vs_plugin (``python -m tools.bench --help``, from the repository root)."""

@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """vs_plugin benchmarks. Each subcommand prints a table and can write JSON (--json).
 
-    tools/venv/bin/python tools/bench.py train --preset paper --batch 48 --device cuda
-    tools/venv/bin/python tools/bench.py infer --preset paper
-    tools/venv/bin/python tools/bench.py prep
-    tools/venv/bin/python tools/bench.py score
-    tools/venv/bin/python tools/bench.py floor      # FLOPs of one iteration / one generation
+    tools/venv/bin/python -m tools.bench train --preset paper --batch 48 --device cuda
+    tools/venv/bin/python -m tools.bench infer --preset paper
+    tools/venv/bin/python -m tools.bench prep
+    tools/venv/bin/python -m tools.bench score
+    tools/venv/bin/python -m tools.bench floor      # FLOPs of one iteration / one generation
+
+(run from the repository root).
 
 Figures are medians over --repeats runs after warm-up; every run records the machine.
 """
@@ -16,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch  # noqa: E402
 
@@ -25,7 +27,7 @@ from vs_plugin.utils.device import pick_device  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="bench.py", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--json", default=None, help="write the results here as JSON")
