@@ -88,3 +88,19 @@ def test_explicit_pairs_file(tmp_path):
         read_pairs(f, CATS)
     with pytest.raises(InputError, match="not found"):
         read_pairs(tmp_path / "missing.txt", CATS)
+
+
+def test_pairs_tsv_round_trip_and_bad_lines_name_the_file(tmp_path):
+    from vs_plugin.errors import InputError
+    from vs_plugin.infer.pairing import Pair, read_pairs_tsv, write_pairs_tsv
+
+    pairs = [Pair("b", "b", "a"), Pair("a", "a", "c")]
+    write_pairs_tsv(tmp_path / "pairs.tsv", pairs)
+    assert list(read_pairs_tsv(tmp_path / "pairs.tsv").values()) == pairs[::-1]  # by utt
+    (tmp_path / "bad.tsv").write_text("a\ta\tb\nc\td\n")
+    with pytest.raises(InputError, match="line 2") as err:
+        read_pairs_tsv(tmp_path / "bad.tsv")
+    assert err.value.path == tmp_path / "bad.tsv"
+    (tmp_path / "twice.tsv").write_text("a\ta\tb\na\ta\tc\n")
+    with pytest.raises(InputError, match="listed twice"):
+        read_pairs_tsv(tmp_path / "twice.tsv")

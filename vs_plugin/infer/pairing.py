@@ -117,9 +117,20 @@ def write_pairs_tsv(path: str | Path, pairs: list[Pair]) -> None:
 
 
 def read_pairs_tsv(path: str | Path) -> dict[str, Pair]:
+    """The pairs of :func:`write_pairs_tsv`, by utt; InputError naming the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
     out = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            utt, video, ref = line.split("\t")
-            out[utt] = Pair(utt, video, ref)
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or not all(parts):
+            raise InputError(path, f"line {lineno}: expected utt<TAB>video_utt<TAB>reference_utt")
+        if parts[0] in out:
+            raise InputError(path, f"line {lineno}: utterance {parts[0]!r} is listed twice")
+        out[parts[0]] = Pair(*parts)
     return out

@@ -20,6 +20,7 @@ import numpy as np
 
 from vs_plugin.audio.io import save_wav
 from vs_plugin.errors import InputError
+from vs_plugin.infer.pairing import read_pairs_tsv
 from vs_plugin.interfaces import ScoringItem
 from vs_plugin.utils.files import read_scp
 
@@ -88,15 +89,7 @@ def read_pairs(infer_dir: Path, utts: list[str]) -> list[tuple[str, str, str]]:
     path = infer_dir / "pairs.tsv"
     if not path.exists():
         return [(u, u, u) for u in utts]
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise InputError(path, f"line {lineno}: expected utt<TAB>video_utt<TAB>reference_utt")
-        rows.append((parts[0], parts[1], parts[2]))
-    return rows
+    return [(p.utt, p.video, p.reference) for p in read_pairs_tsv(path).values()]
 
 
 def _ideal_path(cache: Path, video: str, ref: str, vmeta: dict, rmeta: dict, sr: int) -> Path:
