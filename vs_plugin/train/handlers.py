@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +141,13 @@ def attach_mel_images(
     sample: Mapping[str, Any],
     device: torch.device,
     every: int,
+    infer: Callable[[nn.Module, Mapping[str, Any]], torch.Tensor] | None = None,
 ) -> None:
-    """Every ``every`` epochs, the generated and real mel of one fixed validation clip."""
+    """Every ``every`` epochs, the generated and real mel of one fixed validation clip.
+
+    ``infer(model, batch)`` makes the generated mel (default: ``model(video, ref_mel,
+    bg_mel)``); ``batch`` holds the clip's tensors with a batch axis.
+    """
     if tb is None or every <= 0:
         return
 
@@ -150,12 +155,12 @@ def attach_mel_images(
     def _log(engine: Engine) -> None:
         model = generator
         model.eval()
+        batch = {k: v[None].to(device) for k, v in sample.items() if torch.is_tensor(v)}
         with torch.no_grad():
-            fake = model(
-                sample["video"][None].to(device),
-                sample["ref_mel"][None].to(device),
-                sample["bg_mel"][None].to(device),
-            )[0]
+            if infer is None:
+                fake = model(batch["video"], batch["ref_mel"], batch["bg_mel"])[0]
+            else:
+                fake = infer(model, batch)[0]
         img = mel_image(fake, sample["mel"])
         tb.writer.add_image(
             "valid/mel_generated_vs_real", img, engine.state.iteration, dataformats="HW"
