@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             policy = infer.name.rsplit("_", 1)[-1]
             out = args.out / policy if several else args.out
             title = f"Reference policy: {policy}" if several else args.title
-            sections.append(_score_one(args, infer, out, scorers, data, title, policy))
+            # the full policy name for '{policy}' (e.g. timbre_5x3 in infer_test_timbre_5x3)
+            full = infer.name.removeprefix(f"infer_{args.data.name}_") if args.data else policy
+            sections.append(_score_one(args, infer, out, scorers, data, title, full))
         if args.results is not None:
             if several:
                 md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
