@@ -109,10 +109,10 @@ def test_loss_is_published_bce_gan_plus_1e4_times_both_mses():
     mse = 0.1**2 + 0.2**2
     assert float(losses["loss_g"].detach()) == pytest.approx(math.log(2) + 1e4 * mse, rel=1e-4)
     d = system.discriminator_losses([_Constant(0.0)], [1.0], ["c"], batch, outputs)
-    assert float(d["loss_d"]) == pytest.approx(math.log(2))  # 0.5 * (ln 2 + ln 2)
+    assert float(d["loss_d"].detach()) == pytest.approx(math.log(2))  # 0.5 * (ln 2 + ln 2)
     # a discriminator sure of "real" everywhere: the fake term dominates, the real one is ~0
     d = system.discriminator_losses([_Constant(20.0)], [1.0], ["c"], batch, outputs)
-    assert float(d["loss_d"]) == pytest.approx(0.5 * 20.0, rel=1e-3)
+    assert float(d["loss_d"].detach()) == pytest.approx(0.5 * 20.0, rel=1e-3)
 
 
 def test_preset_trains_with_published_optimiser():
@@ -120,3 +120,10 @@ def test_preset_trains_with_published_optimiser():
     assert cfg.model.preset == "regnet"
     assert (cfg.train.optimizer, cfg.train.lr, cfg.train.betas[0]) == ("adam", 2e-4, 0.5)
     assert presets.system_spec("regnet") == {"name": "regnet"}
+
+
+def test_published_initialisation(published):
+    gen, disc = published
+    for module in (gen.encoder.convs[0][0], gen.decoder.net[0], disc.score[-1]):
+        assert abs(float(module.weight.std()) - 0.02) < 0.004
+        assert float(module.bias.abs().max()) == 0.0

@@ -43,6 +43,19 @@ class RegNetConfig:
     postnet_channels: int = 512
     postnet_convs: int = 5
     postnet_kernel: int = 5
+    init_std: float = 0.02  # N(0, std) for every Conv / Linear weight, zero biases; 0 = torch's
+
+
+def regnet_init(module: nn.Module, std: float = 0.02) -> None:
+    """The published ``init_weights(init_type="normal", gain=0.02)``: every convolution and
+    linear layer's weight ~ N(0, ``std``), bias 0 (LSTMs and BatchNorm1d keep torch's)."""
+    if std <= 0:
+        return
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 class RegNetVideoEncoder(nn.Module):
@@ -165,6 +178,7 @@ class RegNetGenerator(Generator):
         self.auxiliary = AudioForwardingRegularizer(cfg)
         self.decoder = RegNetDecoder(self.encoder.out_channels + cfg.auxiliary_dim, cfg)
         self.postnet = RegNetPostnet(cfg)
+        regnet_init(self, cfg.init_std)
 
     def auxiliary_input(self, video: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         """What the regularizer sees: the target in training, zeros otherwise."""

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from vs_plugin.interfaces import Discriminator
+from vs_plugin.models.regnet import regnet_init
 from vs_plugin.registry import DISCRIMINATORS
 
 
@@ -27,6 +28,7 @@ class RegNetDiscriminatorConfig:
     video_channels: int = 1024  # decoder_conv_dim of the published config
     joint_channels: int = 64  # each stream's width before concatenation
     negative_slope: float = 0.2
+    init_std: float = 0.02  # the published N(0, 0.02) initialisation; 0 = torch's
 
 
 @DISCRIMINATORS.register("regnet", config=RegNetDiscriminatorConfig)
@@ -63,6 +65,7 @@ class RegNetDiscriminator(Discriminator):
             nn.LeakyReLU(s),
             nn.Conv1d(1024, 1, 4, stride=1, padding=1),
         )
+        regnet_init(self, cfg.init_std)
 
     def forward(self, mel: torch.Tensor, video: torch.Tensor | None = None) -> torch.Tensor:
         if video is None:
