@@ -365,9 +365,10 @@ if run_stage 4; then
   done
   while IFS=$'\t' read -r -u 3 dir _; do
     if is_done "${dir}/.wav.done"; then log "stage 4: ${dir} already vocoded"; continue; fi
-    log "stage 4: vocoding ${dir}/mel -> wav/, muxing -> mp4/ (${vocoder})"
+    mux=true; [[ "${dir}" == "${ablation_dir}/"* ]] && mux=false  # MCD needs no video
+    log "stage 4: vocoding ${dir}/mel -> wav/ (${vocoder}, mux: ${mux})"
     vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" \
-      --device "${device}" --mux true $([[ ${overwrite} == true ]] && echo --overwrite) \
+      --device "${device}" --mux "${mux}" $([[ ${overwrite} == true ]] && echo --overwrite) \
       2>&1 | tee "${dir}.vocode.log"
     touch "${dir}/.wav.done"
   done 3< <(extra_generations)
