@@ -64,6 +64,7 @@ systems="varietysound"  # systems trained, generated and scored on the same test
                         # varietysound (always), baseline (REGNET -> SpeechSplit-style converter)
 baseline_overrides=""   # extra Hydra overrides for the baseline's two training runs
 ablations=false         # true: train/generate the paper's ablation variants, MCD table in RESULTS.md
+ablation_variants="proposed with_background no_temporal no_timbre no_temporal_timbre no_background_encoder no_mel_disc no_align_disc"  # rows of the table (default: all)
 corpus_note=""          # a line placed at the top of RESULTS.md
 results_name=RESULTS.md # the copy of exp/<tag>/RESULTS.md kept in the recipe folder
 
@@ -117,7 +118,9 @@ declare -A ablation_infer=(
   [no_timbre]="--drop-timbre zeros"
   [no_temporal_timbre]="--drop-temporal zeros --drop-timbre zeros"
 )
-ablation_order="proposed with_background no_temporal no_timbre no_temporal_timbre no_background_encoder no_mel_disc no_align_disc"
+for v in ${ablation_variants}; do
+  [[ -v "ablation_infer[${v}]" || -v "ablation_retrain[${v}]" ]] || { log "--ablation-variants: unknown variant '${v}'"; exit 1; }
+done
 # model_of DIR -> the model argument of vs-infer for the experiment in DIR
 model_of() { if [[ "${per_category}" == true ]]; then echo "$1/cat_{category}/model"; else echo "$1/model"; fi; }
 # extra_generations -> "OUT_DIR<TAB>MODEL<TAB>POLICY<TAB>FLAGS" for every generation beyond ours
@@ -129,7 +132,7 @@ extra_generations() {
     done
   fi
   if [[ "${ablations}" == true ]]; then
-    for v in ${ablation_order}; do
+    for v in ${ablation_variants}; do
       if [[ -v "ablation_infer[${v}]" ]]; then
         printf '%s\t%s\tsame\t%s\n' "${ablation_dir}/${v}" "$(model_of "${exp_dir}")" "${ablation_infer[${v}]}"
       else
@@ -301,7 +304,7 @@ if run_stage 2; then
   train_variant() { local dir=$1; shift; train_one "${dir}" "exp_dir=${dir}" "$@"; }
   [[ "${baseline}" == true ]] && for_each_model "${baseline_dir}" train_baseline
   if [[ "${ablations}" == true ]]; then
-    for v in ${ablation_order}; do
+    for v in ${ablation_variants}; do
       # shellcheck disable=SC2086
       [[ -v "ablation_retrain[${v}]" ]] && for_each_model "${exp_root}/${tag}_abl_${v}" train_variant ${ablation_retrain[${v}]}
     done
@@ -400,7 +403,7 @@ if run_stage 5; then
     --corpus-note "${note}" "${compare_args[@]}" 2>&1 | tee "${exp_dir}/scores.log"
   if [[ "${ablations}" == true ]]; then
     variant_args=()
-    for v in ${ablation_order}; do variant_args+=(--variant "${v}=${ablation_dir}/${v}"); done
+    for v in ${ablation_variants}; do variant_args+=(--variant "${v}=${ablation_dir}/${v}"); done
     mkdir -p "${ablation_dir}"
     log "stage 5: MCD ablation table -> ${ablation_dir}/ABLATION.md (appended to RESULTS.md)"
     vs-ablation-table "${variant_args[@]}" --gt "${exp_dir}/infer_${test_set}_gt" \

@@ -69,3 +69,19 @@ def test_unknown_system_is_refused(recipe):  # noqa: F811
     egs, env, _ = recipe
     out = run(["./run.sh", "--tag", "t", "--systems", "varietysound nope"], egs, env)
     assert out.returncode != 0 and "unknown system 'nope'" in out.stderr
+
+
+def test_ablation_variants_select_rows_and_unknown_ones_are_refused(recipe):  # noqa: F811
+    egs, env, calls = recipe
+    _extra_stubs(env, calls)
+    out = run(
+        ["./run.sh", "--tag", "t", "--ablations", "true", "--ablation-variants",
+         "proposed no_timbre no_mel_disc", "--infer-policies", "shuffled"],
+        egs, env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = calls.read_text()
+    assert "ablation=no_mel_disc" in log and "no_align_disc" not in log
+    assert log.count("--policy same") == 3
+    out = run(["./run.sh", "--tag", "t", "--ablation-variants", "nope"], egs, env)
+    assert out.returncode != 0 and "unknown variant 'nope'" in out.stderr
