@@ -59,7 +59,14 @@ vocoder=hifigan
 scorers="mcd timbre_similarity mfcc_similarity sfx_similarity reference_match onset disentanglement"
 listening_kit=true
 compare=""              # other systems to score: "name=dir name2=dir2"
+# comparison (paper Sec. "Baseline Model", Appendix C, Tables 1-8)
+systems="varietysound"  # systems trained, generated and scored on the same test pairs:
+                        # varietysound (always), baseline (REGNET -> SpeechSplit-style converter)
+baseline_overrides=""   # extra Hydra overrides for the baseline's two training runs
+ablations=false         # true: train/generate the paper's ablation variants, MCD table in RESULTS.md
+ablation_variants="proposed with_background no_temporal no_timbre no_temporal_timbre no_background_encoder no_mel_disc no_align_disc"  # rows of the table (default: all)
 corpus_note=""          # a line placed at the top of RESULTS.md
+results_name=RESULTS.md # the copy of exp/<tag>/RESULTS.md kept in the recipe folder
 
 help_message="Usage: $0 [options]
   Runs stages --stage..--stop-stage of the VarietySound recipe (0 data, 1 features, 2 train,
@@ -80,7 +87,7 @@ fi
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/cmd.sh"
 
-for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit per_category; do
+for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit per_category ablations; do
   [[ "${!flag}" == true || "${!flag}" == false ]] || { log "--${flag//_/-} must be true or false"; exit 1; }
 done
 [[ "${preset}" == paper || "${preset}" == tiny ]] || { log "--preset must be paper or tiny"; exit 1; }
@@ -89,6 +96,55 @@ done
 exp_dir="${exp_root}/${tag}"
 mkdir -p "${exp_dir}"
 run_stage() { [[ ${stage} -le $1 && ${stop_stage} -ge $1 ]]; }
+# -- comparison systems and ablations: where each lives, how each is generated ----------------
+baseline=false
+for sys_name in ${systems}; do
+  case "${sys_name}" in
+    varietysound) ;;
+    baseline) baseline=true ;;
+    *) log "--systems: unknown system '${sys_name}' (known: varietysound baseline)"; exit 1 ;;
+  esac
+done
+baseline_dir="${exp_root}/${tag}_baseline"  # regnet/, converter/, model/ (the joined cascade)
+baseline_suffix=""; [[ "${preset}" == tiny ]] && baseline_suffix=_tiny  # REGNET/converter sizes
+ablation_dir="${exp_dir}/ablation"          # <variant>/ generations of the original pairs
+# retrained ablation variants: name -> Hydra overrides (vs_plugin/scoring/ablation.py)
+declare -A ablation_retrain=(
+  [no_mel_disc]="ablation=no_mel_disc"
+  [no_align_disc]="ablation=no_align_disc"
+  [no_background_encoder]="+model.generator.use_background=false"
+)
+# inference-time variants of the full model: name -> vs-infer flags
+declare -A ablation_infer=(
+  [proposed]=""
+  [with_background]="--with-background true"
+  [no_temporal]="--drop-temporal zeros"
+  [no_timbre]="--drop-timbre zeros"
+  [no_temporal_timbre]="--drop-temporal zeros --drop-timbre zeros"
+)
+for v in ${ablation_variants}; do
+  [[ -v "ablation_infer[${v}]" || -v "ablation_retrain[${v}]" ]] || { log "--ablation-variants: unknown variant '${v}'"; exit 1; }
+done
+# model_of DIR -> the model argument of vs-infer for the experiment in DIR
+model_of() { if [[ "${per_category}" == true ]]; then echo "$1/cat_{category}/model"; else echo "$1/model"; fi; }
+# extra_generations -> "OUT_DIR<TAB>MODEL<TAB>POLICY<TAB>FLAGS" for every generation beyond ours
+extra_generations() {
+  local policy v
+  if [[ "${baseline}" == true ]]; then
+    for policy in ${infer_policies}; do
+      printf '%s\t%s\t%s\t\n' "${baseline_dir}/infer_${test_set}_${policy}" "$(model_of "${baseline_dir}")" "${policy}"
+    done
+  fi
+  if [[ "${ablations}" == true ]]; then
+    for v in ${ablation_variants}; do
+      if [[ -v "ablation_infer[${v}]" ]]; then
+        printf '%s\t%s\tsame\t%s\n' "${ablation_dir}/${v}" "$(model_of "${exp_dir}")" "${ablation_infer[${v}]}"
+      else
+        printf '%s\t%s\tsame\t\n' "${ablation_dir}/${v}" "$(model_of "${exp_root}/${tag}_abl_${v}")"
+      fi
+    done
+  fi
+}
 is_done() { [[ "${overwrite}" == false && -f "$1" ]]; }
 
 if [[ "${skip_data_prep}" == true ]]; then
@@ -172,12 +228,12 @@ if run_stage 2; then
     for d in ${discriminators}; do list+="${list:+,}{name:${d}}"; done
     overrides+=("model.discriminators=[${list}]")
   fi
+  device_overrides=("device=cpu")
   if [[ ${ngpu} -gt 0 ]]; then
-    overrides+=("device=cuda")
-    [[ ${ngpu} -gt 1 ]] && overrides+=("dist.nproc_per_node=${ngpu}")
-  else
-    overrides+=("device=cpu")
+    device_overrides=("device=cuda")
+    [[ ${ngpu} -gt 1 ]] && device_overrides+=("dist.nproc_per_node=${ngpu}")
   fi
+  overrides+=("${device_overrides[@]}")
   # shellcheck disable=SC2206
   overrides+=(${train_overrides})
   # exp/<tag>/run.sh: resume this experiment from stage 2 with the arguments it started with
@@ -212,6 +268,49 @@ if run_stage 2; then
   else
     train_one "${exp_dir}" "exp_dir=${exp_dir}"
   fi
+  # for_each_model DIR FUNCTION [ARG...]: FUNCTION MODEL_DIR [ARG...] once per model of DIR
+  for_each_model() {
+    local dir=$1 fn=$2 cat; shift 2
+    if [[ "${per_category}" == true ]]; then
+      for cat in $(cut -d' ' -f1 "${data_dir}/train/category2utt"); do
+        "${fn}" "${dir}/cat_${cat}" "$@" "train.categories=[${cat}]"
+      done
+    else
+      "${fn}" "${dir}" "$@"
+    fi
+  }
+  # train_system DIR PRESET [OVERRIDE...]: one run of the same trainer for another system
+  train_system() {
+    local dir=$1 name=$2; shift 2
+    if is_done "${dir}/model/.done"; then log "stage 2: ${dir} already trained"; return; fi
+    mkdir -p "${dir}/model"
+    local args=("preset=${name}" "tag=${tag}" "dump_dir=${dump_dir}" "seed=${seed}"
+      "exp_dir=${dir}" "${device_overrides[@]}")
+    log "stage 2: training ${name} -> ${dir} (log: ${dir}/train.log)"
+    # shellcheck disable=SC2086
+    vs-train "${args[@]}" ${baseline_overrides} "$@" resume_from=auto
+    [[ -f "${dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${dir}/model"; exit 1; }
+    touch "${dir}/model/.done"
+  }
+  # train_baseline DIR [OVERRIDE...]: REGNET and the converter, joined into DIR/model
+  train_baseline() {
+    local dir=$1; shift
+    train_system "${dir}/regnet" "regnet${baseline_suffix}" "$@"
+    train_system "${dir}/converter" "converter${baseline_suffix}" "$@"
+    if ! is_done "${dir}/model/.done"; then
+      vs-join-cascade --video-to-sound "${dir}/regnet/model" --converter "${dir}/converter/model" \
+        --out "${dir}/model"
+      touch "${dir}/model/.done"
+    fi
+  }
+  train_variant() { local dir=$1; shift; train_one "${dir}" "exp_dir=${dir}" "$@"; }
+  [[ "${baseline}" == true ]] && for_each_model "${baseline_dir}" train_baseline
+  if [[ "${ablations}" == true ]]; then
+    for v in ${ablation_variants}; do
+      # shellcheck disable=SC2086
+      [[ -v "ablation_retrain[${v}]" ]] && for_each_model "${exp_root}/${tag}_abl_${v}" train_variant ${ablation_retrain[${v}]}
+    done
+  fi
 fi
 
 # -- stage 3: generation --------------------------------------------------------------------
@@ -232,6 +331,17 @@ if run_stage 3; then
       2>&1 | tee "${out}.log"
     touch "${out}/.mel.done"
   done
+  # the comparison systems and ablation variants: same seed, so the same pairs as ours
+  while IFS=$'\t' read -r -u 3 out model policy flags; do
+    if is_done "${out}/.mel.done"; then log "stage 3: ${out} already generated"; continue; fi
+    log "stage 3: ${model} (${policy}${flags:+, ${flags}}) -> ${out}"
+    mkdir -p "${out}"
+    # shellcheck disable=SC2086
+    vs-infer --model "${model}" --data "${data_dir}/${test_set}" --dump "${dump_dir}/${test_set}" \
+      --out "${out}" --policy "${policy}" --seed "${seed}" --device "${device}" ${flags} \
+      $([[ ${overwrite} == true ]] && echo --overwrite) 2>&1 | tee "${out}.log"
+    touch "${out}/.mel.done"
+  done 3< <(extra_generations)
 fi
 
 # -- stage 4: vocoding and muxing -----------------------------------------------------------
@@ -258,12 +368,30 @@ if run_stage 4; then
       2>&1 | tee "${dir}.vocode.log"
     touch "${dir}/.wav.done"
   done
+  while IFS=$'\t' read -r -u 3 dir _; do
+    if is_done "${dir}/.wav.done"; then log "stage 4: ${dir} already vocoded"; continue; fi
+    mux=true; [[ "${dir}" == "${ablation_dir}/"* ]] && mux=false  # MCD needs no video
+    log "stage 4: vocoding ${dir}/mel -> wav/ (${vocoder}, mux: ${mux})"
+    vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" \
+      --device "${device}" --mux "${mux}" $([[ ${overwrite} == true ]] && echo --overwrite) \
+      2>&1 | tee "${dir}.vocode.log"
+    touch "${dir}/.wav.done"
+  done 3< <(extra_generations)
 fi
 
 # -- stage 5: scoring and listening-test kits -----------------------------------------------
 if run_stage 5; then
   compare_args=()
   for c in ${compare}; do compare_args+=(--compare "${c}"); done
+  kit_args=()
+  if [[ "${baseline}" == true ]]; then
+    compare_args+=(--compare "Baseline (REGNET + converter)=${baseline_dir}/infer_${test_set}_{policy}")
+    kit_args+=(--compare "baseline=${baseline_dir}/infer_${test_set}_${eval_policies%% *}")
+  fi
+  if [[ " ${infer_policies} " == *" timbre_5x3 "* ]]; then  # the paper's 5 x 3 timbre test
+    kit_args+=(--timbre-infer "${exp_dir}/infer_${test_set}_timbre_5x3")
+    [[ "${baseline}" == true ]] && kit_args+=(--compare "baseline=${baseline_dir}/infer_${test_set}_timbre_5x3")
+  fi
   note="${corpus_note}"
   [[ -f "${data_dir}/CORPUS_NOTE" ]] && note="$(cat "${data_dir}/CORPUS_NOTE") ${note}"
   infer_args=()
@@ -275,20 +403,32 @@ if run_stage 5; then
     --data "${data_dir}/${test_set}" --scorers "${scorers}" --out "${exp_dir}/scores" \
     --results "${exp_dir}/RESULTS.md" --title "Results: ${tag}" \
     --corpus-note "${note}" "${compare_args[@]}" 2>&1 | tee "${exp_dir}/scores.log"
+  if [[ "${ablations}" == true ]]; then
+    variant_args=()
+    for v in ${ablation_variants}; do variant_args+=(--variant "${v}=${ablation_dir}/${v}"); done
+    mkdir -p "${ablation_dir}"
+    log "stage 5: MCD ablation table -> ${ablation_dir}/ABLATION.md (appended to RESULTS.md)"
+    vs-ablation-table "${variant_args[@]}" --gt "${exp_dir}/infer_${test_set}_gt" \
+      --data "${data_dir}/${test_set}" --out "${ablation_dir}/ABLATION.md" \
+      --scores "${ablation_dir}/scores" 2>&1 | tee "${ablation_dir}/scores.log"
+    { echo; cat "${ablation_dir}/ABLATION.md"; } >>"${exp_dir}/RESULTS.md"
+  fi
   if [[ "${listening_kit}" == true ]]; then
     first_policy="${eval_policies%% *}"
     log "stage 5: listening-test kits (${first_policy} pairs) -> ${exp_dir}/listening_test"
     vs-listening-kit build --infer "${exp_dir}/infer_${test_set}_${first_policy}" \
       --gt "${exp_dir}/infer_${test_set}_gt" \
       --data "${data_dir}/${test_set}" --out "${exp_dir}/listening_test" --seed "${seed}" \
-      2>&1 | tee "${exp_dir}/listening_kit.log"
+      "${kit_args[@]}" 2>&1 | tee "${exp_dir}/listening_kit.log"
   fi
   # the recipe folder's RESULTS.md shows the latest result of an experiment kept beside it
   if [[ "${exp_root}" != /* ]]; then
-    cp "${exp_dir}/RESULTS.md" RESULTS.md
-    # with the figures it links (vs-score writes them to figures/ beside RESULTS.md)
-    rm -rf figures
-    if [[ -d "${exp_dir}/figures" ]]; then cp -r "${exp_dir}/figures" figures; fi
+    # with the figures it links (vs-score writes them to figures/ beside RESULTS.md); a
+    # RESULTS_<name>.md gets figures_<name>/ so that two configurations do not overwrite each other
+    figures_name="figures${results_name#RESULTS}"; figures_name="${figures_name%.md}"
+    sed "s#](figures/#](${figures_name}/#g" "${exp_dir}/RESULTS.md" > "${results_name}"
+    rm -rf "${figures_name}"
+    if [[ -d "${exp_dir}/figures" ]]; then cp -r "${exp_dir}/figures" "${figures_name}"; fi
   fi
 fi
 

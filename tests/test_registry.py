@@ -99,7 +99,7 @@ def test_every_kind_of_the_design_exists():
     assert set(REGISTRIES) == {
         "audio_feature", "video_feature", "temporal_encoder", "acoustic_encoder",
         "background_encoder", "decoder", "generator", "discriminator", "vocoder", "scorer",
-        "corpus",
+        "corpus", "system",
     }
     assert registry("scorer").base is Scorer
     with pytest.raises(RegistryError, match="kinds:"):

@@ -12,7 +12,7 @@ Conventions shared by every kind:
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,56 @@ class Discriminator(nn.Module, abc.ABC):
         self.n_mels = n_mels
         self.video_dim = video_dim
         self.upsample = upsample
+
+
+class GANSystem(abc.ABC):
+    """How one model family trains: what its generator is fed and every loss it is scored by.
+
+    The trainer's step is generic: it asks the system for the generator's outputs on a batch,
+    for the discriminators' loss (with the outputs detached) and for the generator's loss
+    (with the discriminators frozen), and applies the updates. A system owns its losses, as
+    ESPnet's GAN models do; its dataclass config holds their weights. Built as
+    ``cls(cfg, loss_cfg)``, ``loss_cfg`` being the training job's ``loss`` section (systems
+    that keep their weights in ``cfg`` ignore it).
+
+    ``batch`` holds normalised tensors ``video (B, video_dim, T)``, ``mel (B, n_mels, 4T)``,
+    ``ref_mel (B, n_mels, T_ref)``, ``bg_mel (B, n_mels, T_bg)``. Every returned loss is a
+    scalar tensor.
+    """
+
+    def __init__(self, cfg: Any, loss_cfg: Any = None) -> None:
+        self.cfg = cfg
+        self.loss_cfg = loss_cfg
+
+    @abc.abstractmethod
+    def forward(self, generator: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Training forward pass: a dict with at least ``fake`` (the generated mel)."""
+
+    @abc.abstractmethod
+    def discriminator_losses(
+        self, discs: Sequence[nn.Module], weights: Sequence[float], names: Sequence[str],
+        batch: Mapping[str, Any], outputs: Mapping[str, torch.Tensor],
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
+        """``{"loss_d": total, "d_<name>": part, ...}``; outputs must be used detached."""
+
+    @abc.abstractmethod
+    def generator_losses(
+        self, generator: nn.Module, discs: Sequence[nn.Module], weights: Sequence[float],
+        batch: Mapping[str, Any], outputs: Mapping[str, torch.Tensor],
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
+        """``{"loss_g": total, ...parts}``; ``discs`` empty = no adversarial term (warm-up)."""
+
+    @abc.abstractmethod
+    def infer(self, generator: nn.Module, batch: Mapping[str, Any], condition: str) -> torch.Tensor:
+        """Validation output (generator in eval mode, no gradients taken here).
+
+        ``condition`` is ``"inference"`` (what users get) or ``"reconstruction"`` (the
+        training condition); see ``vs_plugin.train.engine.create_evaluator``.
+        """
+
+    def loss_names(self, disc_names: Sequence[str]) -> list[str]:
+        """The names the step returns every iteration (for running averages)."""
+        return ["loss_g"] + (["loss_d", *(f"d_{n}" for n in disc_names)] if disc_names else [])
 
 
 class Vocoder(abc.ABC):

@@ -284,6 +284,9 @@ DISCRIMINATORS: Registry[_i.Discriminator] = Registry(
 VOCODERS: Registry[_i.Vocoder] = Registry("vocoder", _i.Vocoder, "mel -> waveform")
 SCORERS: Registry[_i.Scorer] = Registry("scorer", _i.Scorer, "generated audio -> metrics")
 CORPORA: Registry[_i.Corpus] = Registry("corpus", _i.Corpus, "a corpus -> list of clips")
+SYSTEMS: Registry[_i.GANSystem] = Registry(
+    "system", _i.GANSystem, "a model family's training forward pass and losses"
+)
 
 REGISTRIES: dict[str, Registry[Any]] = {
     r.kind: r
@@ -299,6 +302,7 @@ REGISTRIES: dict[str, Registry[Any]] = {
         VOCODERS,
         SCORERS,
         CORPORA,
+        SYSTEMS,
     )
 }
 

@@ -7,6 +7,7 @@ import sys
 
 from vs_plugin.data.cliargs import str2bool
 from vs_plugin.errors import InputError, OutputError
+from vs_plugin.infer.pairing import POLICIES
 from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-infer"
@@ -17,8 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=(
             "Stage 3: for each clip of a set, generate a mel from its video features and a "
-            "reference mel (policy same|shuffled|cross|pairs) with a silent background. Writes "
-            "<out>/mel/<utt>.npy, mel.scp and pairs.tsv; finished clips are skipped on reruns."
+            "reference mel (policy same|shuffled|cross|pairs|timbre_5x3) with a silent "
+            "background. Writes <out>/mel/<utt>.npy, mel.scp and pairs.tsv; finished clips "
+            "are skipped on reruns."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="data dir of the set (utt2category)")
     p.add_argument("--dump", required=True, help="dump dir of the set (video/, mel/)")
     p.add_argument("--out", required=True, help="output folder exp/<tag>/infer_<set>_<policy>")
-    p.add_argument("--policy", default="shuffled", choices=("same", "shuffled", "cross", "pairs"))
+    p.add_argument("--policy", default="shuffled", choices=POLICIES)
     p.add_argument("--pairs", default=None, help="'video_utt reference_utt' lines (--policy pairs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the reference draws and noise")
     p.add_argument(

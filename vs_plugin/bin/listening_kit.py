@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=DIR",
-        help="another system's generations for the same pairs (repeatable)",
+        help="another system's generations for the same pairs (repeatable; repeat a NAME "
+        "to give its timbre-test generations too)",
     )
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--realism-clips", type=int, default=10, help="per category (default 10)")
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 name, sep, path = spec.partition("=")
                 if not sep or not name or not path:
                     raise InputError(None, f"--compare {spec!r}: expected NAME=DIR")
-                compare[name] = Path(path)
+                compare.setdefault(name, []).append(Path(path))  # a name may repeat
             cfg = KitConfig(
                 seed=args.seed,
                 realism_clips=args.realism_clips,

@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=DIR",
-        help="another system's generations in the same layout (repeatable)",
+        help="another system's generations in the same layout (repeatable); '{policy}' in "
+        "DIR is replaced by each --infer dir's reference policy",
     )
     p.add_argument("--name", default="VarietySound", help="our system's name in tables")
     p.add_argument("--corpus-note", default="", help="a line printed at the top of RESULTS.md")
@@ -140,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             policy = policy_of(infer)
             out = args.out / policy if several else args.out
             title = f"Reference policy: {policy}" if several else args.title
-            sections.append(_score_one(args, infer, out, scorers, data, title))
+            # the full policy name for '{policy}' (e.g. timbre_5x3 in infer_test_timbre_5x3)
+            full = infer.name.removeprefix(f"infer_{args.data.name}_") if args.data else policy
+            sections.append(_score_one(args, infer, out, scorers, data, title, full))
         if args.results is not None:
             if several:
                 md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
@@ -153,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _score_one(args, infer: Path, out: Path, scorers: dict, data, title: str | None) -> str:
+def _score_one(
+    args, infer: Path, out: Path, scorers: dict, data, title: str | None, policy: str = ""
+) -> str:
     """Score one inference dir (and the ground truth, and comparisons); its RESULTS text."""
     needs_ideal = any("ideal" in getattr(s, "requires", ()) for s in scorers.values())
     cache = args.ideal_cache or args.out / "ideal"
@@ -168,6 +173,7 @@ def _score_one(args, infer: Path, out: Path, scorers: dict, data, title: str | N
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
             raise InputError(None, f"--compare {spec!r}: expected NAME=DIR")
+        path = path.replace("{policy}", policy)
         items = build_items(path, data, args.gt)
         if needs_ideal:
             render_ideals(items, data, cache)

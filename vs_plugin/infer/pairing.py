@@ -4,6 +4,9 @@
 - ``shuffled``: a random other clip of the same category (the paper's evaluation).
 - ``cross``: a random clip of another category.
 - ``pairs``: an explicit list of ``video_utt reference_utt`` lines.
+- ``timbre_5x3``: the paper's timbre-similarity design (Appendix D): per category, 5 random
+  reference clips, each with 3 random other clips of the category as videos: exactly 15
+  pairs per category, ids ``<video>__<reference>``.
 
 Draws come from one seeded generator walked in sorted utterance order, so a seed always
 gives the same pairs.
@@ -19,7 +22,8 @@ import numpy as np
 
 from vs_plugin.errors import InputError
 
-POLICIES = ("same", "shuffled", "cross", "pairs")
+POLICIES = ("same", "shuffled", "cross", "pairs", "timbre_5x3")
+TIMBRE_REFERENCES, TIMBRE_VIDEOS = 5, 3  # the paper's "5 references x 3 videos"
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +52,8 @@ def make_pairs(
         if pairs_file is None:
             raise ValueError("policy 'pairs' needs a pairs file")
         return read_pairs(pairs_file, utt2category)
+    if policy == "timbre_5x3":
+        return references_by_videos(utt2category, TIMBRE_REFERENCES, TIMBRE_VIDEOS, seed=seed)
     utts = sorted(utt2category)
     by_cat: dict[str, list[str]] = {}
     for u in utts:
@@ -70,6 +76,37 @@ def make_pairs(
                 raise ValueError("policy 'cross' needs at least two categories in the set")
             ref = _pick(rng, others)
         out.append(Pair(u, u, ref))
+    return out
+
+
+def references_by_videos(
+    utt2category: dict[str, str], n_references: int, n_videos: int, *, seed: int = 0
+) -> list[Pair]:
+    """Per category, ``n_references`` random references x ``n_videos`` random other videos.
+
+    Each reference gets its own draw of distinct videos (never itself), as in the paper's
+    timbre test (Appendix D). Output ids are ``<video>__<reference>``. Raises ValueError
+    naming the category when it has fewer than ``max(n_references, n_videos + 1)`` clips.
+    """
+    by_cat: dict[str, list[str]] = {}
+    for u in sorted(utt2category):
+        by_cat.setdefault(utt2category[u], []).append(u)
+    rng = np.random.default_rng(seed)
+    out = []
+    for cat in sorted(by_cat):
+        utts = by_cat[cat]
+        need = max(n_references, n_videos + 1)
+        if len(utts) < need:
+            raise ValueError(
+                f"category {cat!r} has {len(utts)} clips; {n_references} references x "
+                f"{n_videos} other videos need at least {need}"
+            )
+        refs = rng.choice(len(utts), size=n_references, replace=False)
+        for r in sorted(int(i) for i in refs):
+            others = [u for u in utts if u != utts[r]]
+            picks = rng.choice(len(others), size=n_videos, replace=False)
+            for v in sorted(int(i) for i in picks):
+                out.append(Pair(f"{others[v]}__{utts[r]}", others[v], utts[r]))
     return out
 
 

@@ -89,6 +89,41 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# The cascade baseline's two halves at their published sizes (paper Appendix C), and CPU-sized
+# versions of the same structure. Each names the GAN system that trains it.
+PRESETS["regnet"] = {
+    "system": {"name": "regnet"},
+    "generator": {"name": "regnet", "n_mels": 80, "video_dim": 2048, "upsample": 4},
+    "discriminators": [{"name": "regnet", "weight": 1.0}],
+}
+PRESETS["regnet_tiny"] = {
+    "system": {"name": "regnet"},
+    "generator": {
+        "name": "regnet", "n_mels": 80, "video_dim": 2048, "upsample": 4,
+        "random_z_dim": 16, "encoder_channels": 128, "decoder_channels": 64,
+        "postnet_channels": 64, "auxiliary_dim": 8,
+    },
+    "discriminators": [
+        {"name": "regnet", "weight": 1.0, "video_channels": 64, "joint_channels": 16}
+    ],
+}  # fmt: skip
+PRESETS["converter"] = {
+    "system": {"name": "converter"},
+    "generator": {"name": "speechsplit_converter", "n_mels": 80, "video_dim": 2048, "upsample": 4},
+    "discriminators": [],
+}
+PRESETS["converter_tiny"] = {
+    "system": {"name": "converter"},
+    "generator": {
+        "name": "speechsplit_converter", "n_mels": 80, "video_dim": 2048, "upsample": 4,
+        "content_channels": 64, "rhythm_channels": 32, "pitch_channels": 32,
+        "timbre_hidden": 64, "decoder_hidden": 96, "decoder_layers": 2,
+    },
+    "discriminators": [],
+}  # fmt: skip
+DEFAULT_SYSTEM = {"name": "varietysound"}
+
+
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Recursive dict merge; a nested spec whose ``name`` changes is replaced, not merged."""
     out = copy.deepcopy(base)
@@ -120,6 +155,11 @@ def generator_spec(preset: str = "paper", **overrides: Any) -> dict[str, Any]:
 def discriminator_specs(preset: str = "paper") -> list[dict[str, Any]]:
     """``[{"name": ..., "weight": ..., **config}, ...]`` for ``preset`` (copies)."""
     return copy.deepcopy(_preset(preset)["discriminators"])
+
+
+def system_spec(preset: str = "paper") -> dict[str, Any]:
+    """The GAN system that trains ``preset``'s models (``varietysound`` unless it names one)."""
+    return copy.deepcopy(_preset(preset).get("system", DEFAULT_SYSTEM))
 
 
 def build_generator(spec: Mapping[str, Any] | str) -> Generator:

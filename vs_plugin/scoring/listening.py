@@ -236,7 +236,7 @@ def build_kit(
     cfg: KitConfig | None = None,
     *,
     timbre_infer_dir: str | Path | None = None,
-    compare: Mapping[str, str | Path] | None = None,
+    compare: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
 ) -> dict:
     """Write stimuli/, items.csv, key.csv, instructions.md, manifest.json, the local test page
     index.html and the MTurk HIT (mturk/hit.html, mturk/input.csv); return the manifest."""
@@ -248,7 +248,10 @@ def build_kit(
     )
     ours = build_items(infer_dir, data, gt_dir)
     timbre_items = build_items(timbre_infer_dir, data, gt_dir) if timbre_infer_dir else ours
-    others = {name: _by_pair(build_items(d, data, gt_dir)) for name, d in (compare or {}).items()}
+    others: dict[str, dict[tuple[str, str], ScoringItem]] = {}
+    for name, dirs in (compare or {}).items():  # one dir, or several (e.g. shuffled + 5x3)
+        for d in [dirs] if isinstance(dirs, (str, Path)) else dirs:
+            others.setdefault(name, {}).update(_by_pair(build_items(d, data, gt_dir)))
     systems = ["ours", *others]
     cands = _candidates(ours)
     timbre_by_cat: dict[str, list[ScoringItem]] = defaultdict(list)

@@ -27,6 +27,9 @@ class ModelConfig:
     # None: the preset's discriminators. Else a list of names or ``{name, weight, ...}``
     # (fields not given come from the preset's spec of that name).
     discriminators: list[Any] | None = None
+    # The GAN system (``vs_plugin.registry.SYSTEMS``: forward pass and losses), a name or
+    # ``{name, ...config}``; None: the preset's (``varietysound`` unless it says otherwise).
+    system: Any = None
 
 
 @dataclass
@@ -52,6 +55,7 @@ class TrainConfig:
     categories: list[str] | None = None  # None: all categories at once
     lr: float = 2e-4
     hold_epochs: int = 100  # constant lr, then linear decay to 0 at the last epoch
+    optimizer: str = "adamw"  # "adamw" (the paper) or "adam" (REGNET, SpeechSplit)
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     eps: float = 1e-8
     weight_decay: float = 0.01

@@ -1,9 +1,11 @@
 """The GAN training step (one Ignite process function) and the validation engine.
 
-Per iteration: the generator makes a mel; each discriminator is updated ``disc_steps`` times
-on the real mel against the detached generated one (plus, for the alignment discriminator,
-a time-shifted negative, eqs. 4-7); then the generator is updated with
-``lambda_m * L1 + lambda_a * L_adv`` (eqs. 1-3). Warm-up iterations skip the discriminators.
+Per iteration: the generator makes its outputs; each discriminator is updated ``disc_steps``
+times on the system's discriminator loss (outputs detached); then the generator is updated on
+the system's generator loss (discriminators frozen). Warm-up iterations skip the
+discriminators. What the generator is fed and every loss belong to the run's GAN system
+(``model.system``, a ``vs_plugin.registry.SYSTEMS`` entry: VarietySound's eqs. 1-7 by
+default, REGNET, the cascade's converter); nothing here depends on which system it is.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
 from vs_plugin.features.spec import dump_specs
+from vs_plugin.interfaces import GANSystem
 from vs_plugin.models import presets
 from vs_plugin.models.export import export_generator
+from vs_plugin.registry import SYSTEMS
 from vs_plugin.train import checkpoint as ck
 from vs_plugin.train import handlers as H
 from vs_plugin.train import losses
+from vs_plugin.train import systems as _systems  # noqa: F401  (registers the built-in systems)
 from vs_plugin.train import validation as V
 from vs_plugin.train.config import TrainJobConfig
 from vs_plugin.train.distributed import EpochData, ResumableSampler, launch, pick_backend, unwrap
@@ -89,8 +94,12 @@ class GANStep:
         scaler_d: torch.amp.GradScaler,
         device: torch.device,
         options: StepOptions,
+        system: GANSystem | None = None,
     ) -> None:
         self.generator = generator
+        # What the step computes comes from the system (run_training passes the job's);
+        # without one, the default system with the options' loss weights.
+        self.system = system or SYSTEMS.build(presets.DEFAULT_SYSTEM, options.loss)
         self.discriminators = list(discriminators)
         for d in self.discriminators:  # a DDP wrapper must still say whether it wants video
             d.needs_video = bool(getattr(unwrap(d), "needs_video", False))
@@ -133,7 +142,6 @@ class GANStep:
 
     def __call__(self, engine: Engine, batch: Mapping[str, Any]) -> dict[str, float]:
         b = move_batch(batch, self.device)
-        video, mel = b["video"], b["mel"]
         self.generator.train()
         for d in self.discriminators:
             d.train()
@@ -141,22 +149,20 @@ class GANStep:
             engine.state.iteration > self.opt.generator_warmup_steps
         )
         with self._autocast():
-            fake = self.generator(video, b["ref_mel"], b["bg_mel"])
+            outputs = self.system.forward(self.generator, b)
         out: dict[str, torch.Tensor] = {}
 
         if adversarial:
             d_params = [p for d in self.discriminators for p in d.parameters()]
+            detached = {k: v.detach() for k, v in outputs.items()}
             for _ in range(max(1, self.opt.disc_steps)):
                 self.opt_d.zero_grad(set_to_none=True)
                 with self._autocast():
-                    parts = [
-                        losses.discriminator_step_loss(d, mel, fake, video, self.opt.loss)
-                        for d in self.discriminators
-                    ]
-                    loss_d = sum(w * p for w, p in zip(self.weights, parts))
-                named = {"loss_d": loss_d, **{f"d_{n}": p for n, p in zip(self.names, parts)}}
+                    named = self.system.discriminator_losses(
+                        self.discriminators, self.weights, self.names, b, detached
+                    )
                 self._check(engine, named)
-                self._update(loss_d, self.opt_d, self.scaler_d, d_params)
+                self._update(named["loss_d"], self.opt_d, self.scaler_d, d_params)
             out.update(named)
 
         self.opt_g.zero_grad(set_to_none=True)
@@ -165,28 +171,13 @@ class GANStep:
             d.requires_grad_(False)
         try:
             with self._autocast():
-                loss_g, parts_g = (
-                    losses.generator_step_loss(
-                        frozen, self.weights, fake, mel, video, self.opt.loss
-                    )
-                    if frozen
-                    else losses.generator_loss(
-                        fake, mel, lambda_m=self.opt.loss.lambda_m, lambda_a=self.opt.loss.lambda_a
-                    )
+                named_g = self.system.generator_losses(
+                    self.generator, frozen, self.weights if frozen else [], b, outputs
                 )
-            if self.opt.loss.lambda_t > 0:
-                encoder = unwrap(self.generator).acoustic_encoder
-                with self._autocast():
-                    loss_t = losses.timbre_consistency_loss(encoder, fake, b["ref_mel"])
-                loss_g = loss_g + self.opt.loss.lambda_t * loss_t
-                parts_g["timbre"] = loss_t
-            named_g = {"loss_g": loss_g, "mel_l1": parts_g["mel"]}
-            if "timbre" in parts_g:
-                named_g["timbre_t"] = parts_g["timbre"]
-            if "adv" in parts_g:
-                named_g["adv_g"] = parts_g["adv"]
             self._check(engine, named_g)
-            self._update(loss_g, self.opt_g, self.scaler_g, list(self.generator.parameters()))
+            self._update(
+                named_g["loss_g"], self.opt_g, self.scaler_g, list(self.generator.parameters())
+            )
         finally:
             for d in frozen:
                 d.requires_grad_(True)
@@ -195,14 +186,20 @@ class GANStep:
 
 
 def create_evaluator(
-    generator: nn.Module, device: torch.device, amp_dtype: Any, condition: str = "inference"
+    generator: nn.Module,
+    device: torch.device,
+    amp_dtype: Any,
+    condition: str = "inference",
+    system: GANSystem | None = None,
 ) -> Engine:
     """Validation: the generator in eval mode; ``val_mel_l1`` = the mel L1 over the set.
 
     ``condition="inference"`` feeds a silent background (the batch's reference is already
     another clip, see ``vs_plugin.train.validation``); ``"reconstruction"`` feeds the clip's
     real background. The output carries the batch for the inference-condition metrics.
+    ``system`` decides what the generator is fed (default: the default system).
     """
+    system = system or SYSTEMS.build(presets.DEFAULT_SYSTEM)
     if condition not in VALIDATION_CONDITIONS:
         raise ValueError(
             f"train.validation must be one of {VALIDATION_CONDITIONS}, got {condition!r}"
@@ -217,9 +214,8 @@ def create_evaluator(
             if amp_dtype is not None and device.type == "cuda"
             else contextlib.nullcontext()
         )
-        bg = b["bg_mel"] if condition == "reconstruction" else None
         with torch.no_grad(), ctx:
-            fake = model(b["video"], b["ref_mel"], bg)
+            fake = system.infer(model, b, condition)
         return {"fake": fake.float(), "real": b["mel"].float(), "batch": batch}
 
     evaluator = Engine(step)
@@ -231,6 +227,7 @@ def create_evaluator(
 
 # -- a whole run ------------------------------------------------------------------------------
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "none": None}
+OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
 VALIDATION_CONDITIONS = ("inference", "reconstruction")
 
 
@@ -293,6 +290,14 @@ def model_specs(
         item = {"name": item} if isinstance(item, str) else dict(item)
         dspecs.append({"weight": 1.0, **base.get(item["name"], {}), **item})
     return gspec, dspecs
+
+
+def system_spec(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The GAN system ``model_cfg`` trains: ``model.system`` when given, else the preset's."""
+    chosen = model_cfg.get("system")
+    if chosen:
+        return {"name": chosen} if isinstance(chosen, str) else dict(chosen)
+    return presets.system_spec(model_cfg.get("preset", "paper"))
 
 
 def _dataset(
@@ -359,8 +364,10 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     dump = Path(job.dump_dir)
     train_dir = dump / job.data.train_set
     specs = dump_specs(train_dir, [dump / job.data.valid_set], job.data.video_feature)
-    gspec, dspecs = model_specs(
-        OmegaConf.to_container(job.model, resolve=True), feature_dims(train_dir)
+    model_cfg = OmegaConf.to_container(job.model, resolve=True)
+    gspec, dspecs = model_specs(model_cfg, feature_dims(train_dir))
+    system = SYSTEMS.build(
+        system_spec(model_cfg), losses.LossConfig(**OmegaConf.to_container(job.loss, resolve=True))
     )
     generator = presets.build_generator(gspec)
     if hasattr(generator, "set_silence"):
@@ -423,9 +430,14 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     disc_models = [idist.auto_model(d, **ddp_kwargs) for d in discs]
     if tc.compile:
         gen_model = torch.compile(gen_model)
-    adamw = {"lr": tc.lr, "betas": tuple(tc.betas), "eps": tc.eps, "weight_decay": tc.weight_decay}
-    opt_g = idist.auto_optim(torch.optim.AdamW(generator.parameters(), **adamw))
-    opt_d = idist.auto_optim(torch.optim.AdamW(discs.parameters(), **adamw)) if len(discs) else None
+    if tc.optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"train.optimizer must be one of {sorted(OPTIMIZERS)}, got {tc.optimizer!r}"
+        )
+    optim = OPTIMIZERS[tc.optimizer]
+    hyper = {"lr": tc.lr, "betas": tuple(tc.betas), "eps": tc.eps, "weight_decay": tc.weight_decay}
+    opt_g = idist.auto_optim(optim(generator.parameters(), **hyper))
+    opt_d = idist.auto_optim(optim(discs.parameters(), **hyper)) if len(discs) else None
     fp16 = amp_dtype is torch.float16
     scaler_g = torch.amp.GradScaler(device.type, enabled=fp16)
     scaler_d = torch.amp.GradScaler(device.type, enabled=fp16)
@@ -440,7 +452,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     )
     step = GANStep(
         gen_model, disc_models, discs.weights, discs.names, opt_g, opt_d,
-        scaler_g, scaler_d, device, options,
+        scaler_g, scaler_d, device, options, system,
     )  # fmt: skip
     trainer = Engine(step)
     epoch_length = len(loader)
@@ -458,15 +470,12 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     for sched in schedulers.values():
         trainer.add_event_handler(Events.ITERATION_STARTED, sched)
 
-    loss_names = ["loss_g", "mel_l1"] + (["timbre_t"] if job.loss.lambda_t > 0 else [])
-    if len(discs):
-        loss_names += ["adv_g", "loss_d", *(f"d_{n}" for n in discs.names)]
-    H.attach_running_averages(trainer, loss_names)
+    H.attach_running_averages(trainer, system.loss_names(discs.names))
     if tc.progress_bar:
         H.attach_progress(trainer)
 
     # Validation, then (same event, later) the checkpoint, so both see the same state.
-    evaluator = create_evaluator(gen_model, device, amp_dtype, tc.validation)
+    evaluator = create_evaluator(gen_model, device, amp_dtype, tc.validation, system)
     mel_stats = Normalizer.load(train_dir / "mel" / "stats.npz")
     H.MelCepstralDistortion(mel_stats.mean, mel_stats.scale, device=device).attach(
         evaluator, "val_mcd"
@@ -500,7 +509,10 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
         samples = H.pick_media_samples(valid_ds, tc.media_pairs)
         if samples and tc.image_every > 0:
             vocoder = H.media_vocoder(tc.media_vocoder, specs.mel, generator.n_mels)
-            media = H.ValidationMediaHandler(generator, samples, device, mel_stats, vocoder)
+            media = H.ValidationMediaHandler(
+                generator, samples, device, mel_stats, vocoder,
+                infer=lambda model, batch: system.infer(model, batch, "reconstruction"),
+            )  # fmt: skip
             H.attach_validation_media(trainer, tb, media, tc.image_every)
 
     models = {"generator": generator, "discriminators": discs}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,9 @@ class ValidationMediaHandler(BaseHandler):
         mel_stats: Normalizer,
         vocoder: Vocoder,
         tag: str = "valid_media",
+        infer: Callable[[nn.Module, Mapping[str, Any]], torch.Tensor] | None = None,
     ) -> None:
+        self.infer = infer  # (model, batch) -> generated mels; default model(video, ref, bg)
         self.generator, self.samples, self.device = generator, list(samples), device
         self.mel_stats, self.vocoder, self.tag = mel_stats, vocoder, tag
         self._references: dict[int, torch.Tensor] = {}
@@ -199,11 +201,14 @@ class ValidationMediaHandler(BaseHandler):
         try:
             with torch.no_grad():
                 for i, sample in enumerate(self.samples):
-                    fake = model(
-                        sample["video"][None].to(self.device),
-                        sample["ref_mel"][None].to(self.device),
-                        sample["bg_mel"][None].to(self.device),
-                    )[0].float()
+                    batch = {
+                        k: v[None].to(self.device) for k, v in sample.items() if torch.is_tensor(v)
+                    }
+                    if self.infer is None:
+                        fake = model(batch["video"], batch["ref_mel"], batch["bg_mel"])
+                    else:
+                        fake = self.infer(model, batch)
+                    fake = fake[0].float()
                     name = f"{self.tag}/{i}_{sample.get('utt', i)}"
                     sr = self.vocoder.sample_rate
                     logger.writer.add_image(
