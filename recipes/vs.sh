@@ -27,41 +27,41 @@ nj=2                    # parallel jobs for stages 0, 1
 ngpu=0                  # GPUs for training (0: CPU; >1: ignite.distributed, one process each)
 device=auto             # device for extraction/generation/vocoding: auto, cpu, cuda
 tag=""                  # experiment name (default: <recipe folder>_<preset>)
-seed=1
+seed=1                  # random seed of every stage (data split, training, pairing)
 data_dir=data           # Kaldi-style data dirs
 dump_dir=dump           # features
-exp_root=exp
+exp_root=exp            # experiments: exp_root/<tag>/
 # data
 corpus=""               # corpus registry name; "" lets local/data.sh decide
 local_data_opts=""      # extra options passed to local/data.sh
 duration=10             # seconds per conformed clip
-fps=21.5
-height=256
-width=340
-sample_rate=22050
+fps=21.5                # video frame rate of the conformed clips (and of the video features)
+height=256              # conformed frame height (px)
+width=340               # conformed frame width (px)
+sample_rate=22050       # conformed audio rate (Hz)
 pad=loop                # padding of short clips: loop, silence
 # model / training
 preset=tiny             # paper or tiny
 temporal_encoder=""     # component names ("" = the preset's)
-acoustic_encoder=""
-background_encoder=""
-decoder=""
+acoustic_encoder=""     # acoustic (timbre) encoder name ("" = the preset's)
+background_encoder=""   # background encoder name ("" = the preset's)
+decoder=""              # mel decoder name ("" = the preset's)
 discriminators=""       # e.g. "time_alignment multi_window_mel"
-video_feature=effnet_rgb_flow
+video_feature=effnet_rgb_flow # video feature extractor name (vs-list video_feature)
 video_feature_opts=""   # k=v ... for the video feature extractor
-train_overrides=""      # extra Hydra overrides, e.g. "train.max_epochs=10 train.batch_size=8"
+train_overrides=""      # extra Hydra overrides, e.g. "train.epochs=10 train.batch_size=8"
 per_category=false      # true: one model per category (the paper's protocol), exp/<tag>/cat_<c>/
 # evaluation
-test_set=test
+test_set=test           # the set generated and scored in stages 3-5
 infer_policies="same shuffled cross"  # reference policies for stage 3
 eval_policies="shuffled cross"  # policies scored in RESULTS.md (shuffled: the paper's evaluation)
-vocoder=hifigan
+vocoder=hifigan         # hifigan (pretrained, universal) or griffin_lim (fast, lower quality)
 scorers="mcd timbre_similarity mfcc_similarity sfx_similarity reference_match onset disentanglement"
-listening_kit=true
+listening_kit=true      # write the listening-test kits in stage 5
 compare=""              # other systems to score: "name=dir name2=dir2"
 # comparison (paper Sec. "Baseline Model", Appendix C, Tables 1-8)
-systems="varietysound"  # systems trained, generated and scored on the same test pairs:
-                        # varietysound (always), baseline (REGNET -> SpeechSplit-style converter)
+systems="varietysound"  # systems on the same test pairs: varietysound (always), baseline
+                        # (baseline: the cascade REGNET -> SpeechSplit-style converter)
 baseline_overrides=""   # extra Hydra overrides for the baseline's two training runs
 ablations=false         # true: train/generate the paper's ablation variants, MCD table in RESULTS.md
 ablation_variants="proposed with_background no_temporal no_timbre no_temporal_timbre no_background_encoder no_mel_disc no_align_disc"  # rows of the table (default: all)
@@ -70,7 +70,9 @@ results_name=RESULTS.md # the copy of exp/<tag>/RESULTS.md kept in the recipe fo
 
 help_message="Usage: $0 [options]
   Runs stages --stage..--stop-stage of the VarietySound recipe (0 data, 1 features, 2 train,
-  3 generate, 4 vocode+mux, 5 score+listening kit). Options are --name value."
+  3 generate, 4 vocode+mux, 5 score+listening kit). Options are --name value.
+  --config FILE   read options from a shell file first (lines name=value); the command line wins
+  (egs/<corpus>/run.sh also takes --conf FILE: a preset such as conf/paper.sh or conf/compare.sh)"
 
 # every variable of the options block above is an option; --help lists them with their comments
 _vs_opt_source="${BASH_SOURCE[0]}"

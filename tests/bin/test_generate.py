@@ -237,3 +237,10 @@ def test_a_full_disk_is_one_line_naming_the_output(model, reference, tmp_path, c
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(out) in err and "no space left on device" in err
     assert not out.exists() and temporaries(full_disk) == []
+
+
+def test_an_unknown_vocoder_is_one_line_naming_the_known_ones(model, reference, tmp_path, capsys):
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, fps=15)
+    assert run(model, video, reference, tmp_path / "out.mp4", "--vocoder", "nope") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope" in err and "hifigan" in err

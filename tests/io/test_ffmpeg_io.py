@@ -103,3 +103,6 @@ def test_reason_explains_a_refused_demuxer_in_one_line():
         "Invalid data found when processing input"
     )
     assert reason(None) == "ffmpeg failed"
+    assert reason(b"file:/x/-a b:1.mp4: Invalid data found when processing input\n") == (
+        "Invalid data found when processing input"
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from vs_plugin.errors import InputError
+from vs_plugin.registry import RegistryError
 
 PROG = "vs-demo"
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.examples is not None and not args.examples.is_dir():
             raise InputError(args.examples, "examples folder not found")
         model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
-    except (InputError, ValueError) as exc:
+    except (InputError, RegistryError, ValueError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="vs-demo."))

@@ -8,6 +8,7 @@ import sys
 import time
 
 from vs_plugin.errors import InputError, OutputError
+from vs_plugin.registry import RegistryError
 
 PROG = "vs-generate"
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         gen = GenerationConfig(window=args.window, overlap=args.overlap)
         with torch.inference_mode():
             report = generate_clip(args.video, args.reference, args.output, model, vocoder, gen=gen)
-    except (InputError, OutputError) as exc:
+    except (InputError, OutputError, RegistryError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as exc:

@@ -33,8 +33,10 @@ PROG = "vs-score"
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="Score generated audio against ground truth: MCD, Resemblyzer timbre "
-        "similarity, onset alignment, and (built-in corpus) disentanglement.",
+        description="Score generated audio against ground truth with registered scorers "
+        "(vs-list scorer: MCD, Resemblyzer, MFCC and sound-effects similarity, reference "
+        "match, onsets, and on the built-in corpus the distance to the ideal output); write "
+        "RESULTS.md with figures.",
     )
     p.add_argument(
         "--infer",

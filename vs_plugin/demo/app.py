@@ -23,7 +23,7 @@ from pathlib import Path
 
 import bottle
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError
 
 #: (video path, reference path, job folder) -> (output mp4, mel panel png, one-line summary)
 Generate = Callable[[Path, Path, Path], tuple[Path, Path, str, float]]
@@ -100,7 +100,7 @@ def make_app(generate: Generate, work_dir: Path, examples: Path | None = None) -
             reference = take("reference", job, names)
             with lock:
                 out, mel, summary, duration = generate(video, reference, job)
-        except (InputError, ValueError, FileNotFoundError) as exc:
+        except (InputError, OutputError, ValueError, FileNotFoundError) as exc:
             message = str(exc)
             for saved, original in names.items():  # name the user's file, not our copy
                 message = message.replace(saved, original)

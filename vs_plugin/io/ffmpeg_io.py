@@ -10,6 +10,7 @@ that open further files or URLs are refused, whatever the file's name says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,11 @@ def reason(stderr: bytes | str | None) -> str:
                 f"{what} is not accepted as media (playlists, concat scripts and image "
                 "sequences may open other files)"
             )
-    return lines[-1] if lines else "ffmpeg failed"
+    if not lines:
+        return "ffmpeg failed"
+    # ffmpeg prefixes the input's URL ("file:/abs/a b.mp4: Invalid data..."): the caller names
+    # the file already
+    return re.sub(r"^file:/[^\n]*?: ", "", lines[-1]) or lines[-1]
 
 
 def source(path: str | Path, **options: Any) -> Any:
