@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default=os.environ.get("VS_MODEL"),
         help="exported model folder (exp/<tag>/model), its card.yaml, or a fairseq2 card name "
-        "(default: $VS_MODEL)",
+        "(default: $VS_MODEL, now %(default)s)",
     )
     p.add_argument("--examples", type=Path, help="a folder of videos/audio to pick from")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")

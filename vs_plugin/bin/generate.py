@@ -27,14 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--video", required=True, help="input video file")
-    p.add_argument("--reference", required=True, help="reference audio (or video) file")
-    p.add_argument("--output", required=True, help="output .mp4 (or any container), or .wav")
+    required = {"required": True, "default": argparse.SUPPRESS}  # no "(default: None)"
+    p.add_argument("--video", help="input video file", **required)
+    p.add_argument("--reference", help="reference audio (or video) file", **required)
+    p.add_argument("--output", help="output .mp4 (or any container), or .wav", **required)
     p.add_argument(
         "--model",
         default=os.environ.get("VS_MODEL"),
         help="exported model folder (exp/<tag>/model), its card.yaml, or a fairseq2 card name "
-        "(default: $VS_MODEL)",
+        "(default: $VS_MODEL, now %(default)s)",
     )
     p.add_argument("--vocoder", default="hifigan", help="vocoder name (hifigan, griffin_lim)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0...")
