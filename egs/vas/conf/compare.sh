@@ -5,7 +5,7 @@
 #                                              # RESULTS_compare.md here; listening kits with
 #                                              # VarietySound, the baseline and ground truth
 # It is the demo (conf/demo.sh: corpus, features, model, switches) sized so that six training
-# runs and ~340 vocoded clips fit about an hour of a shared 2-core CPU: every system and
+# runs and ~340 vocoded clips take about 21 min of an idle 2-core CPU: every system and
 # ablation variant alike trains 10 epochs (the demo trains 90), the Griffin-Lim vocoder
 # replaces HiFi-GAN (6 s per clip on that CPU) for every system and the ground truth alike;
 # 5 test clips per category (the 5 x 3 timbre design needs 5 references); policies shuffled
