@@ -30,7 +30,7 @@ from vs_plugin.io.ffmpeg_io import QUIET, reason, source
 from vs_plugin.io.spans import MediaTiming, media_timing
 from vs_plugin.models.export import ExportedModel
 from vs_plugin.utils.files import sweep_temporaries_of
-from vs_plugin.video.io import picture_chain, video_info
+from vs_plugin.video.io import picture_chain
 
 log = logging.getLogger("vs_plugin.generate")
 
@@ -179,8 +179,9 @@ def generate_clip(
     video, reference, output = Path(video), Path(reference), check_output(output)
     sweep_temporaries_of(output)  # left by an earlier, killed run for this output
     timings: dict[str, float] = {}
-    video_info(video)  # has a picture stream, or a one-line error
-    timing = media_timing(video)
+    timing = media_timing(video)  # one packet scan: where the picture is and how much of it
+    if timing.picture is None:
+        raise InputError(video, "has no video stream")
     timing.check_readable()
     ref_mel = load_reference(reference, model)
 
