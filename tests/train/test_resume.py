@@ -109,3 +109,13 @@ def test_nan_loss_stops_naming_the_iteration_and_keeps_the_last_good_checkpoint(
     g = ck.load_checkpoint(kept[0])["generator"]
     assert all(torch.isfinite(v).all() for v in g.values() if v.is_floating_point())
     assert engine_mod.NonFiniteLossError is NonFiniteLossError
+
+
+def test_removing_a_checkpoint_that_is_already_gone_is_not_an_error(tmp_path):
+    from vs_plugin.train.checkpoint import AtomicDiskSaver
+
+    saver = AtomicDiskSaver(tmp_path)
+    saver({"x": 1}, "best_1.pt")
+    saver.remove("best_1.pt")
+    assert not (tmp_path / "best_1.pt").exists()
+    saver.remove("best_1.pt")  # listed by a resumed run's record, replaced since

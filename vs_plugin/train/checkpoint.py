@@ -147,6 +147,12 @@ class AtomicDiskSaver(DiskSaver):
         with atomic_path(Path(self.dirname) / filename) as tmp:
             torch.save(checkpoint, tmp, **self.kwargs)
 
+    def remove(self, filename: str) -> None:
+        """Delete an old checkpoint; one already gone is fine: a run resumed from an older
+        training checkpoint may still list a best file that a later, killed run replaced."""
+        if idist.get_rank() == self.save_on_rank:
+            (Path(self.dirname) / filename).unlink(missing_ok=True)
+
 
 def attach_checkpointing(
     trainer: Engine,
