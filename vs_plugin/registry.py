@@ -10,6 +10,7 @@ is first asked for; built-ins are declared the same way in vs_plugin's own ``set
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata as importlib_metadata
 import inspect
 from collections.abc import Callable, Iterator, Mapping
@@ -41,13 +42,23 @@ class Entry:
         return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+@functools.lru_cache(maxsize=1)
+def _packages() -> Mapping[str, list[str]]:
+    """Top-level module -> distributions; one scan of the installed metadata per process.
+
+    The scan reads every installed distribution's file list (seconds on a large
+    environment), and every registration asks it, so it is made once.
+    """
+    try:
+        return importlib_metadata.packages_distributions()
+    except Exception:  # pragma: no cover - broken metadata should not break lookups
+        return {}
+
+
 def _distribution_of(module_name: str) -> str:
     """Name and version of the installed distribution that ships ``module_name``."""
     top = module_name.split(".")[0]
-    try:
-        dists = importlib_metadata.packages_distributions().get(top, [])
-    except Exception:  # pragma: no cover - broken metadata should not break lookups
-        dists = []
+    dists = _packages().get(top, [])
     if not dists:
         return top
     name = dists[0]

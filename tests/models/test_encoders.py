@@ -165,6 +165,26 @@ def test_event_only_reference_ignores_the_quiet_frames() -> None:
     assert not torch.allclose(enc.encode(ref), enc.encode(other_quiet), atol=1e-6)
 
 
+def test_last_plus_mean_pooling_keeps_the_final_state_and_adds_the_frame_average() -> None:
+    torch.manual_seed(0)
+    cfg = SGAUAcousticConfig(n_units=1, channels=8, lstm_layers=1, lstm_hidden=4)
+    last = SGAUAcousticEncoder(cfg, 6).eval()
+    both = SGAUAcousticEncoder(SGAUAcousticConfig(**{**vars(cfg), "pooling": "last+mean"}), 6)
+    both.load_state_dict(last.state_dict())
+    both.eval()
+    ref = torch.randn(2, 6, 30)
+    assert both.out_channels == 2 * last.out_channels == 16
+    vec = both.encode(ref)
+    assert torch.allclose(vec[:, :8], last.encode(ref), atol=1e-6)  # the paper's half
+    x, c = ref, ref
+    for unit in both.units:  # in eval mode R is the identity
+        x, c = unit(x, c)
+    assert torch.allclose(vec[:, 8:], both.lstm(x).mean(dim=-1), atol=1e-6)
+    assert both(ref, 5).shape == (2, 16, 5)
+    with pytest.raises(ValueError, match="pooling"):
+        SGAUAcousticEncoder(SGAUAcousticConfig(pooling="max"), 6)
+
+
 def test_film_decoder_starts_as_the_plain_decoder_and_conditions_on_the_codes() -> None:
     from vs_plugin.models.decoder import FFTDecoder, FFTDecoderConfig
 

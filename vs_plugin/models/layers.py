@@ -36,9 +36,13 @@ class BiLSTM(nn.Module):
         return out.transpose(1, 2)
 
     def summary(self, x: torch.Tensor) -> torch.Tensor:
-        _, (h_n, _) = self._run(x)
+        return self.outputs_and_summary(x)[1]
+
+    def outputs_and_summary(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` and ``summary`` from one pass: ``((B, 2H, T), (B, 2H))``."""
+        out, (h_n, _) = self._run(x)
         # h_n: (num_layers * 2, B, H); the last two rows are the top layer's two directions.
-        return torch.cat([h_n[-2], h_n[-1]], dim=-1)
+        return out.transpose(1, 2), torch.cat([h_n[-2], h_n[-1]], dim=-1)
 
 
 def expand_time(code: torch.Tensor, length: int) -> torch.Tensor:

@@ -40,6 +40,15 @@ class SGAUAcousticConfig:
     # the background encoder's energy masking, so the timbre code describes the sound events
     # rather than the reference's room tone. 0 = off (the paper).
     event_quantile: float = 0.0
+    # How the BiLSTM's frames become one vector: "last" = the final hidden states of both
+    # directions (the paper); "last+mean" = those and the time average of its per-frame
+    # outputs, twice the width (not in the paper: an average over frames is as blind to
+    # timing as the final state, and keeps a steady spectral colour that the final state,
+    # ending on whatever frame the reference ends on, can lose; docs/QUALITY.md).
+    pooling: str = "last"
+
+
+POOLINGS = ("last", "last+mean")
 
 
 def _conv(c_in: int, c_out: int, k: int) -> nn.Conv1d:
@@ -102,8 +111,10 @@ class SGAUAcousticEncoder(AcousticEncoder):
             SelfGatedAcousticUnit(n_mels if i == 0 else cfg.channels, cfg, self.resample)
             for i in range(cfg.n_units)
         )
+        if cfg.pooling not in POOLINGS:
+            raise ValueError(f"sgau: pooling must be one of {POOLINGS}, got {cfg.pooling!r}")
         self.lstm = BiLSTM(cfg.channels, cfg.lstm_hidden, cfg.lstm_layers)
-        self.out_channels = 2 * cfg.lstm_hidden
+        self.out_channels = 2 * cfg.lstm_hidden * (2 if cfg.pooling == "last+mean" else 1)
 
     def encode(self, ref_mel: torch.Tensor) -> torch.Tensor:
         """The timbre vector ``(B, out_channels)``.
@@ -142,7 +153,10 @@ class SGAUAcousticEncoder(AcousticEncoder):
         c = x
         for unit in self.units:
             x, c = unit(x, c)
-        return self.lstm.summary(x)
+        if self.cfg.pooling == "last":
+            return self.lstm.summary(x)
+        frames, last = self.lstm.outputs_and_summary(x)
+        return torch.cat([last, frames.mean(dim=-1)], dim=-1)
 
     def forward(self, ref_mel: torch.Tensor, length: int) -> torch.Tensor:
         return expand_time(self.encode(ref_mel), length)
