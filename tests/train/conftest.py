@@ -21,10 +21,12 @@ UPSAMPLE = 4
 SILENCE = float(np.log(1e-5))
 
 
-def _clip(rng: np.random.Generator, frames: int) -> tuple[np.ndarray, np.ndarray]:
+def _clip(
+    rng: np.random.Generator, frames: int, video_dim: int = VIDEO_DIM
+) -> tuple[np.ndarray, np.ndarray]:
     events = np.zeros(frames, dtype=np.float32)
     events[rng.choice(frames, size=max(1, frames // 6), replace=False)] = 1.0
-    video = rng.normal(0.0, 0.3, (frames, VIDEO_DIM)).astype(np.float32)
+    video = rng.normal(0.0, 0.3, (frames, video_dim)).astype(np.float32)
     video[:, :64] += events[:, None] * 3.0  # the "visible" event channels
     colour = np.exp(-((np.arange(N_MELS) - rng.uniform(10, 70)) ** 2) / (2 * 8.0**2))
     envelope = np.repeat(events, UPSAMPLE) * np.tile([1.0, 0.7, 0.4, 0.2], frames)
@@ -33,14 +35,19 @@ def _clip(rng: np.random.Generator, frames: int) -> tuple[np.ndarray, np.ndarray
     return video, mel.astype(np.float32)
 
 
-def make_dump(root: Path, sets: dict[str, int], frames: int = 20, seed: int = 0) -> Path:
-    """Write ``root/<set>/{mel,video}/...`` for each set with that many clips, plus stats."""
+def make_dump(
+    root: Path, sets: dict[str, int], frames: int = 20, seed: int = 0, video_dim: int = VIDEO_DIM
+) -> Path:
+    """Write ``root/<set>/{mel,video}/...`` for each set with that many clips, plus stats.
+
+    ``video_dim`` (>= 64) is the video feature size (a preset's, to build it unchanged).
+    """
     rng = np.random.default_rng(seed)
     cats = ("dog", "drum")
     for name, n in sets.items():
         streams: dict[str, dict[str, np.ndarray]] = {"mel": {}, "video": {}}
         for i in range(n):
-            video, mel = _clip(rng, frames)
+            video, mel = _clip(rng, frames, video_dim)
             utt = f"{cats[i % 2]}_{name}_{i:03d}"
             streams["video"][utt], streams["mel"][utt] = video, mel
         for stream, arrays in streams.items():

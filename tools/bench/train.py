@@ -1,4 +1,9 @@
-"""Training throughput: clips/s and peak memory of one real GAN iteration (GANStep)."""
+"""Training throughput: clips/s and peak memory of one real GAN iteration.
+
+The iteration is the one ``vs-train`` runs: the models, optimisers, grad scalers and step come
+from ``vs_plugin.train.engine.initialize`` for a training job built from the preset (every
+training default, the mode's ``train.amp`` / ``train.compile``), fed a synthetic batch.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from typing import Any
 
 import torch
 from ignite.engine import Engine
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from tools.bench.common import (
     count_flops,
@@ -15,70 +22,82 @@ from tools.bench.common import (
     reset_peak,
     timed,
 )
-from vs_plugin.models.presets import (
-    build_discriminators,
-    build_generator,
-    discriminator_specs,
-    generator_spec,
-)
-from vs_plugin.train.engine import GANStep, StepOptions
-from vs_plugin.train.losses import LossConfig
+from vs_plugin.models.presets import generator_spec
+from vs_plugin.train.config import TrainJobConfig
+from vs_plugin.train.engine import TrainingObjects, initialize, resolve_device
 
-MODES = {
-    "fp32": (None, False),
-    "bf16": (torch.bfloat16, False),
-    "bf16+compile": (torch.bfloat16, True),
+#: mode -> the ``train`` settings it sets (autocast dtype, torch.compile of the generator).
+MODES: dict[str, dict[str, Any]] = {
+    "fp32": {"amp": "none", "compile": False},
+    "bf16": {"amp": "bf16", "compile": False},
+    "bf16+compile": {"amp": "bf16", "compile": True},
 }
 
 
-def make_batch(batch: int, frames: int, video_dim: int, n_mels: int, upsample: int,
-               device: torch.device) -> dict[str, Any]:
+def bench_job(preset: str, batch: int, frames: int, device: torch.device, mode: str) -> DictConfig:
+    """The training job the benchmark measures: ``TrainJobConfig`` defaults plus the preset,
+    ``batch`` clips, the mode's precision and the device.
+
+    The loss's time-shift range is fitted to clips of ``frames`` video frames (the defaults,
+    22..430 mel frames, are those of 10 s clips).
+    """
+    shift_max = max(2, frames * int(generator_spec(preset)["upsample"]) // 2)
+    return OmegaConf.merge(
+        OmegaConf.structured(TrainJobConfig),
+        {
+            "device": str(device),
+            "model": {"preset": preset},
+            "loss": {"shift_min": min(22, shift_max - 1), "shift_max": shift_max},
+            "train": {"batch_size": batch, **MODES[mode]},
+        },
+    )
+
+
+def build_training(
+    preset: str, batch: int, frames: int, device: torch.device, mode: str, epoch_length: int = 1
+) -> TrainingObjects:
+    """What ``vs-train`` builds for :func:`bench_job` (the preset's feature sizes).
+
+    ``epoch_length`` (iterations per epoch) only shapes the learning-rate schedules.
+    """
+    job = bench_job(preset, batch, frames, device, mode)
+    return initialize(job, None, resolve_device(job.device), epoch_length)
+
+
+def make_batch(
+    batch: int, frames: int, generator: nn.Module, device: torch.device
+) -> dict[str, Any]:
+    """A fixed random batch sized for ``generator``: ``video`` (B, video_dim, frames) and
+    ``mel`` / ``ref_mel`` / ``bg_mel`` (B, n_mels, frames * upsample)."""
     g = torch.Generator().manual_seed(0)
-    mel = torch.randn(batch, n_mels, frames * upsample, generator=g)
+    mel = torch.randn(batch, generator.n_mels, frames * generator.upsample, generator=g)
     return {
-        "video": torch.randn(batch, video_dim, frames, generator=g).to(device),
+        "video": torch.randn(batch, generator.video_dim, frames, generator=g).to(device),
         "mel": mel.to(device),
         "ref_mel": mel.clone().to(device),
         "bg_mel": mel.clone().to(device),
     }
 
 
-def make_step(preset: str, device: torch.device, amp: torch.dtype | None, compile_: bool,
-              frames: int) -> tuple[GANStep, int, int, int]:
-    spec = generator_spec(preset)
-    gen = build_generator(spec).to(device)
-    discs = build_discriminators(discriminator_specs(preset), gen.n_mels, gen.video_dim,
-                                 gen.upsample).to(device)
-    weights = list(getattr(discs, "weights", [1.0] * len(discs)))
-    names = [type(d).__name__ for d in discs]
-    if compile_:
-        gen = torch.compile(gen)
-        discs = torch.nn.ModuleList([torch.compile(d) for d in discs])
-    opt_g = torch.optim.AdamW(gen.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8,
-                              fused=device.type == "cuda")
-    opt_d = torch.optim.AdamW(discs.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8,
-                              fused=device.type == "cuda")
-    scaler = torch.amp.GradScaler(device.type, enabled=False)
-    scaler_d = torch.amp.GradScaler(device.type, enabled=False)
-    shift_max = max(2, frames * int(spec["upsample"]) // 2)
-    loss = LossConfig(shift_min=min(22, shift_max - 1), shift_max=shift_max)
-    step = GANStep(gen, discs, weights, names, opt_g, opt_d, scaler, scaler_d, device,
-                   StepOptions(loss=loss, amp_dtype=amp, detect_anomaly=False))
-    return step, int(spec["video_dim"]), int(spec["n_mels"]), int(spec["upsample"])
+def adversarial_engine() -> Engine:
+    """An engine whose iteration is past any warm-up: the step runs the full D + G update."""
+    engine = Engine(lambda e, x: None)
+    engine.state.iteration = 10**6
+    return engine
 
 
 def _run_mode(preset: str, batch: int, frames: int, device: torch.device, mode: str,
               repeats: int) -> dict[str, Any]:
-    amp, compile_ = MODES[mode]
-    torch.manual_seed(0)
-    step, vdim, n_mels, up = make_step(preset, device, amp, compile_, frames)
-    b = make_batch(batch, frames, vdim, n_mels, up, device)
-    engine = Engine(lambda e, x: None)
-    engine.state.iteration = 10**6  # past any warm-up: the full D + G iteration
+    objs = build_training(preset, batch, frames, device, mode)
+    b = make_batch(batch, frames, objs.generator, device)
+    engine = adversarial_engine()
+    compiled = MODES[mode]["compile"]
     reset_peak(device)
-    times = timed(lambda: step(engine, b), device, repeats=repeats, warmup=3 if compile_ else 1)
-    flops = None if compile_ else count_flops(lambda: step(engine, b))
+    times = timed(lambda: objs.step(engine, b), device, repeats=repeats,
+                  warmup=3 if compiled else 1)
+    flops = None if compiled else count_flops(lambda: objs.step(engine, b))
     sec = median(times)
+    amp = objs.amp_dtype
     return {
         "preset": preset, "mode": mode, "batch": batch, "video_frames": frames,
         "s_per_iter": sec, "clips_per_s": batch / sec, "peak_mem_mb": peak_memory_mb(device),
@@ -92,8 +111,7 @@ def bench_train(preset: str, batch: int, frames: int, device: torch.device, mode
     rows = []
     counted = None
     for mode in modes:
-        amp, compile_ = MODES[mode]
-        if device.type != "cuda" and (amp is not None or compile_):
+        if device.type != "cuda" and MODES[mode] != MODES["fp32"]:
             continue
         r = _run_mode(preset, batch, frames, device, mode, repeats)
         flops = r.pop("flops") or counted
