@@ -19,7 +19,7 @@ import yaml
 from tqdm import tqdm
 
 from vs_plugin.data.kaldi_dir import write_failed
-from vs_plugin.errors import OutputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.generation import (
     GenerationConfig,
     crop_reference,
@@ -47,7 +47,7 @@ class Stage3Config:
 
 def _load(scp: dict[str, str], utt: str, what: str) -> np.ndarray:
     if utt not in scp:
-        raise KeyError(f"{utt}: no {what} features in the dump")
+        raise InputError(None, f"{utt}: no {what} features in the dump")
     return np.load(scp[utt]).astype(np.float32)
 
 
@@ -71,7 +71,7 @@ def run_stage3(
     if models is not None:
         missing = sorted(set(utt2cat.values()) - set(models))
         if missing:
-            raise KeyError(f"no model for categories {missing} (have {sorted(models)})")
+            raise InputError(None, f"no model for categories {missing} (have {sorted(models)})")
 
     def model_of(p: Pair) -> ExportedModel:
         return models[utt2cat[p.video]] if models is not None else model  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from vs_plugin.audio.io import save_wav
 from vs_plugin.data.kaldi_dir import write_failed
-from vs_plugin.errors import OutputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.mux import mux
 from vs_plugin.infer.pairing import Pair, read_pairs_tsv, write_pairs_tsv
 from vs_plugin.infer.vocode import vocode
@@ -69,7 +69,9 @@ def run_stage4(
                 save_wav(wav_path, vocode(vocoder, np.load(mel_path)), vocoder.sample_rate)
             if want_mp4:
                 if video_utt not in videos:
-                    raise KeyError(f"video utterance {video_utt!r} is not in the data dir")
+                    raise InputError(
+                        Path(data_dir) / "video.scp", f"video utterance {video_utt!r} is not there"
+                    )
                 mux(videos[video_utt], wav_path, mp4_path)
             counts["done"] += 1
         except OutputError:  # a full disk stops the set: the next item would fail too

@@ -29,7 +29,7 @@ from torch import nn
 
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.normalize import Normalizer
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.spec import dump_specs
 from vs_plugin.interfaces import GANSystem
 from vs_plugin.models import presets
@@ -201,7 +201,7 @@ def create_evaluator(
     """
     system = system or SYSTEMS.build(presets.DEFAULT_SYSTEM)
     if condition not in VALIDATION_CONDITIONS:
-        raise ValueError(
+        raise ConfigError(
             f"train.validation must be one of {VALIDATION_CONDITIONS}, got {condition!r}"
         )
 
@@ -276,7 +276,7 @@ def model_specs(
     overrides = dict(model_cfg.get("generator") or {})
     for key, value in (dims or {}).items():
         if key in overrides and overrides[key] != value:
-            raise ValueError(
+            raise ConfigError(
                 f"model.generator.{key}={overrides[key]} but the features have {key}={value}"
             )
         overrides[key] = value
@@ -352,7 +352,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     if rank == 0:
         sweep_temporaries(exp_dir)
     if tc.amp not in AMP_DTYPES:
-        raise ValueError(f"train.amp must be one of {sorted(AMP_DTYPES)}, got {tc.amp!r}")
+        raise ConfigError(f"train.amp must be one of {sorted(AMP_DTYPES)}, got {tc.amp!r}")
     device = idist.device() if job.device == "auto" else torch.device(job.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -431,7 +431,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     if tc.compile:
         gen_model = torch.compile(gen_model)
     if tc.optimizer not in OPTIMIZERS:
-        raise ValueError(
+        raise ConfigError(
             f"train.optimizer must be one of {sorted(OPTIMIZERS)}, got {tc.optimizer!r}"
         )
     optim = OPTIMIZERS[tc.optimizer]
