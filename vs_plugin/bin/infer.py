@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.policy == "pairs" and not args.pairs:
         raise ConfigError("--policy pairs needs --pairs FILE")
     sweep_temporaries(args.out)
+    from vs_plugin.infer.generate_set import GenerateSetConfig, generate_set
     from vs_plugin.infer.generation import GenerationConfig
-    from vs_plugin.infer.stage3 import Stage3Config, run_stage3
     from vs_plugin.utils.device import pick_device
 
     device = pick_device(args.device)
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         model = {c: load_model(args.model.replace("{category}", c), device) for c in cats}
     else:
         model = load_model(args.model, device)
-    cfg = Stage3Config(
+    cfg = GenerateSetConfig(
         policy=args.policy,
         pairs_file=args.pairs,
         seed=args.seed,
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = GenerationConfig(
         drop_temporal=args.drop_temporal, drop_timbre=args.drop_timbre, seed=args.seed
     )
-    counts = run_stage3(model, args.data, args.dump, args.out, cfg, gen)
+    counts = generate_set(model, args.data, args.dump, args.out, cfg, gen)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 1 if counts["failed"] and not counts["done"] and not counts["skipped"] else 0
 

@@ -43,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.gt and not args.dump:
         raise ConfigError("--gt needs --dump DIR")
     sweep_temporaries(args.in_dir)
-    from vs_plugin.infer.stage4 import prepare_ground_truth, run_stage4
     from vs_plugin.infer.vocode import build_vocoder
+    from vs_plugin.infer.vocode_set import prepare_ground_truth, vocode_set
 
     if args.gt:
         prepare_ground_truth(args.dump, args.in_dir, overwrite=args.overwrite)
     vocoder = build_vocoder(args.vocoder, args.device)
-    counts = run_stage4(
+    counts = vocode_set(
         args.in_dir,
         vocoder,
         data_dir=args.data,

@@ -1,9 +1,10 @@
-"""Stage 4: vocode the mels of an inference folder and mux the sound onto the test videos.
+"""Vocode the mels of an inference folder and mux the sound onto the set's videos.
 
-``<dir>/mel.scp`` -> ``<dir>/wav/<utt>.wav`` (22050 Hz PCM16) + ``wav.scp``, then (with a data
-dir) ``<dir>/mp4/<utt>.mp4``: the video of ``pairs.tsv``'s video utterance with the generated
-sound track. ``prepare_ground_truth`` first fills a folder with the dump's ground-truth mels
-(raw log-mels: no de-normalisation), so the ground truth is judged through the same vocoder.
+What recipe stage 4 (``vs-vocode``) runs: ``<dir>/mel.scp`` -> ``<dir>/wav/<utt>.wav`` (22050 Hz
+PCM16) + ``wav.scp``, then (with a data dir) ``<dir>/mp4/<utt>.mp4``: the video of
+``pairs.tsv``'s video utterance with the generated sound track. ``prepare_ground_truth`` first
+fills a folder with the dump's ground-truth mels (raw log-mels: no de-normalisation), so the
+ground truth is judged through the same vocoder.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def prepare_ground_truth(dump_dir: str | Path, out_dir: str | Path, overwrite: b
     return len(scp)
 
 
-def run_stage4(
+def vocode_set(
     in_dir: str | Path,
     vocoder: Vocoder,
     *,

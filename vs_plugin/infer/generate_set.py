@@ -1,9 +1,9 @@
-"""Stage 3: generate a mel for every test clip from its video and a chosen reference.
+"""Generate a mel for every clip of a set from its video and a chosen reference.
 
-Reads ``dump/<set>/{video,mel}/feats.scp`` (raw features) and ``data/<set>/utt2category``;
-writes ``<out>/mel/<utt>.npy`` (raw log-mel float32), ``mel.scp``, ``pairs.tsv`` and
-``failed.list``. Finished utterances are skipped on a rerun (every file is written
-atomically) unless ``overwrite``.
+What recipe stage 3 (``vs-infer``) runs. Reads ``dump/<set>/{video,mel}/feats.scp`` (raw
+features) and ``data/<set>/utt2category``; writes ``<out>/mel/<utt>.npy`` (raw log-mel
+float32), ``mel.scp``, ``pairs.tsv`` and ``failed.list``. Finished utterances are skipped on a
+rerun (every file is written atomically) unless ``overwrite``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Stage3Config:
+class GenerateSetConfig:
+    """How ``generate_set`` pairs, batches and resumes."""
+
     policy: str = "shuffled"
     pairs_file: str | None = None
     seed: int = 0
@@ -51,12 +53,12 @@ def _load(scp: dict[str, str], utt: str, what: str) -> np.ndarray:
     return np.load(scp[utt]).astype(np.float32)
 
 
-def run_stage3(
+def generate_set(
     model: ExportedModel | Mapping[str, ExportedModel],
     data_dir: str | Path,
     dump_dir: str | Path,
     out_dir: str | Path,
-    cfg: Stage3Config | None = None,
+    cfg: GenerateSetConfig | None = None,
     gen: GenerationConfig | None = None,
 ) -> dict[str, int]:
     """Generate every pair; returns counts ``{"done", "skipped", "failed"}``.
@@ -64,7 +66,7 @@ def run_stage3(
     ``model`` is one model for every clip, or one per category (the paper's protocol: the
     model of the video's category generates it, whatever the reference's category).
     """
-    cfg, gen = cfg or Stage3Config(), gen or GenerationConfig()
+    cfg, gen = cfg or GenerateSetConfig(), gen or GenerationConfig()
     data_dir, dump_dir, out_dir = Path(data_dir), Path(dump_dir), Path(out_dir)
     utt2cat = read_scp(data_dir / "utt2category")
     models = model if isinstance(model, Mapping) else None
