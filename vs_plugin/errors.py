@@ -15,6 +15,16 @@ class InputError(ValueError):
         super().__init__(f"{path}: {problem}" if path is not None else problem)
 
 
+class ConfigError(InputError):
+    """A bad option or config value, not tied to one file: one line that names the option.
+
+    An ``InputError`` (and so a ``ValueError``), so callers that catch either still do.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(None, problem)
+
+
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 

@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from vs_plugin.errors import InputError
+from vs_plugin.bin.cli import command
+from vs_plugin.errors import ConfigError
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.ablation import BY_KEY, ablation_markdown
 from vs_plugin.scoring.items import build_items, load_data_dir
@@ -31,26 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Score every variant and write the table; 2 for a bad input or option."""
     args = build_parser().parse_args(argv)
-    try:
-        data = load_data_dir(args.data)
-        scorers = {"mcd": SCORERS.build("mcd")}
-        rows = {}
-        for spec in args.variant:
-            key, sep, path = spec.partition("=")
-            if not sep or key not in BY_KEY:
-                raise InputError(
-                    None, f"--variant {spec!r}: expected KEY=DIR, KEY in {sorted(BY_KEY)}"
-                )
-            result = score_system(key, path, build_items(path, data, args.gt), scorers)
-            if args.scores is not None:
-                write_scores(args.scores / key, result)
-            rows[key] = result.rows["mcd"]
-        write_text_atomic(args.out, ablation_markdown(rows) + "\n")
-    except (InputError, ValueError, KeyError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    data = load_data_dir(args.data)
+    scorers = {"mcd": SCORERS.build("mcd")}
+    rows = {}
+    for spec in args.variant:
+        key, sep, path = spec.partition("=")
+        if not sep or key not in BY_KEY:
+            raise ConfigError(f"--variant {spec!r}: expected KEY=DIR, KEY in {sorted(BY_KEY)}")
+        result = score_system(key, path, build_items(path, data, args.gt), scorers)
+        if args.scores is not None:
+            write_scores(args.scores / key, result)
+        rows[key] = result.rows["mcd"]
+    write_text_atomic(args.out, ablation_markdown(rows) + "\n")
     print(f"{PROG}: {len(rows)} variants -> {args.out}")
     return 0
 

@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from vs_plugin.errors import InputError
-from vs_plugin.registry import RegistryError
+from vs_plugin.bin.cli import command
+from vs_plugin.errors import ConfigError, InputError
 
 PROG = "vs-demo"
 
@@ -74,7 +74,9 @@ def make_generate(model, vocoder, window: int, overlap: int):
     return generate
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Serve the demo page until Ctrl-C (then 0); 2 for a bad option or a missing extra."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.model:
@@ -82,32 +84,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from vs_plugin.demo.app import make_app
     except ImportError as exc:
-        print(
-            f"{PROG}: error: the demo needs its extra ({exc.name} is missing): "
+        raise InputError(
+            None,
+            f"the demo needs its extra ({exc.name} is missing): "
             "pip install 'vs_plugin[demo]' or tools/install.sh --with-demo",
-            file=sys.stderr,
-        )
-        return 2
+        ) from None
     from vs_plugin.bin.generate import load_pipeline
 
-    try:
-        if args.examples is not None and not args.examples.is_dir():
-            raise InputError(args.examples, "examples folder not found")
-        model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
-    except (InputError, RegistryError, ValueError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    if args.examples is not None and not args.examples.is_dir():
+        raise InputError(args.examples, "examples folder not found")
+    model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="vs-demo."))
     app = make_app(make_generate(model, vocoder, args.window, args.overlap), work, args.examples)
     try:
         server = make_server(args.host, args.port, app, handler_class=_LogHandler)
     except OSError as exc:
-        print(f"{PROG}: error: {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"{args.host}:{args.port}: {exc.strerror}") from None
     print(f"{PROG}: serving on http://{args.host}:{server.server_port}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # how the page is meant to be stopped: not an error
         pass
     finally:
         server.server_close()

@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from vs_plugin.bin.cli import command
 from vs_plugin.data.cliargs import parse_overrides, setup_logging
-from vs_plugin.errors import InputError, OutputError
 from vs_plugin.features.extract import STREAMS, ExtractConfig, merge, run_job, stream_dir
 from vs_plugin.features.spec import DEFAULT_VIDEO_FEATURE
-from vs_plugin.registry import RegistryError
 from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-extract-features"
@@ -75,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Run stage 1 (one job, all jobs, or the merge); 2 for a bad input or option."""
     args = build_parser().parse_args(argv)
     name = args.feature or ("mel" if args.stream == "mel" else DEFAULT_VIDEO_FEATURE)
     overrides = parse_overrides(args.feature_config)
@@ -83,33 +84,23 @@ def main(argv: list[str] | None = None) -> int:
         overrides["device"] = args.device
     if args.trust_pickles is not None:
         overrides["trust_pickles"] = args.trust_pickles == "true"
-    try:
-        cfg = ExtractConfig(
-            stream=args.stream,
-            feature={"name": name, **overrides},
-            fps=args.fps,
-            upsample=args.upsample,
-        )
-    except ValueError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    cfg = ExtractConfig(
+        stream=args.stream,
+        feature={"name": name, **overrides},
+        fps=args.fps,
+        upsample=args.upsample,
+    )
     log_dir = stream_dir(args.out, args.stream) / "log"
     tag = "merge" if args.merge else ("all" if args.job is None else str(args.job))
     setup_logging(Path(log_dir) / f"extract.{tag}.log")
     sweep_temporaries(stream_dir(args.out, args.stream))
-    try:
-        if not args.merge:
-            jobs = range(args.nj) if args.job is None else [args.job]
-            for job in jobs:
-                run_job(args.data, args.out, cfg, nj=args.nj, job=job)
-            if args.job is not None:
-                return 0
-        counts = merge(
-            args.data, args.out, cfg, fit_stats=args.fit_stats, stats_from=args.stats_from
-        )
-    except (InputError, OutputError, RegistryError, ValueError, FileNotFoundError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    if not args.merge:
+        jobs = range(args.nj) if args.job is None else [args.job]
+        for job in jobs:
+            run_job(args.data, args.out, cfg, nj=args.nj, job=job)
+        if args.job is not None:
+            return 0
+    counts = merge(args.data, args.out, cfg, fit_stats=args.fit_stats, stats_from=args.stats_from)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 

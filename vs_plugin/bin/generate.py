@@ -7,8 +7,7 @@ import os
 import sys
 import time
 
-from vs_plugin.errors import InputError, OutputError
-from vs_plugin.registry import RegistryError
+from vs_plugin.bin.cli import command, load_model
 
 PROG = "vs-generate"
 
@@ -50,43 +49,32 @@ def load_pipeline(model_spec: str, vocoder_name: str, device_spec: str) -> tuple
     Shared by ``vs-generate`` and ``vs-demo``, which load once and generate many times.
     """
     from vs_plugin.infer.vocode import build_vocoder
-    from vs_plugin.models.export import load_exported
     from vs_plugin.utils.device import pick_device
 
     device = pick_device(device_spec)
-    try:
-        model = load_exported(model_spec, device)
-    except InputError:
-        raise
-    except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
-        raise InputError(model_spec, f"cannot load the model ({exc})") from None
+    model = load_model(model_spec, device)
     return model, build_vocoder(vocoder_name, str(device))
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Run ``vs-generate``; 0 on success, 2 for a bad input or option."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.model:
         parser.error("no model: pass --model or set VS_MODEL")
-    try:
-        import torch
+    import torch
 
-        from vs_plugin.infer.generation import GenerationConfig
-        from vs_plugin.infer.single import check_output, generate_clip
+    from vs_plugin.infer.generation import GenerationConfig
+    from vs_plugin.infer.single import check_output, generate_clip
 
-        check_output(args.output)
-        t0 = time.perf_counter()
-        model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
-        load_time = time.perf_counter() - t0
-        gen = GenerationConfig(window=args.window, overlap=args.overlap)
-        with torch.inference_mode():
-            report = generate_clip(args.video, args.reference, args.output, model, vocoder, gen=gen)
-    except (InputError, OutputError, RegistryError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    check_output(args.output)
+    t0 = time.perf_counter()
+    model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
+    load_time = time.perf_counter() - t0
+    gen = GenerationConfig(window=args.window, overlap=args.overlap)
+    with torch.inference_mode():
+        report = generate_clip(args.video, args.reference, args.output, model, vocoder, gen=gen)
     print(report.summary() + f" (+ {load_time:.2f} s loading the model and vocoder)")
     return 0
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vs_plugin.bin.cli import command, load_model
 from vs_plugin.data.cliargs import str2bool
-from vs_plugin.errors import InputError, OutputError
+from vs_plugin.errors import ConfigError
 from vs_plugin.infer.pairing import POLICIES
 from vs_plugin.utils.files import sweep_temporaries
 
@@ -61,49 +62,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Run stage 3; 0 unless every clip failed (1), 2 for a bad input or option."""
     args = build_parser().parse_args(argv)
     if args.policy == "pairs" and not args.pairs:
-        print(f"{PROG}: error: --policy pairs needs --pairs FILE", file=sys.stderr)
-        return 2
+        raise ConfigError("--policy pairs needs --pairs FILE")
     sweep_temporaries(args.out)
-    try:
-        from vs_plugin.infer.generation import GenerationConfig
-        from vs_plugin.infer.stage3 import Stage3Config, run_stage3
-        from vs_plugin.models.export import load_exported
-        from vs_plugin.utils.device import pick_device
+    from vs_plugin.infer.generate_set import GenerateSetConfig, generate_set
+    from vs_plugin.infer.generation import GenerationConfig
+    from vs_plugin.utils.device import pick_device
 
-        def load(source: str):
-            try:
-                return load_exported(source, pick_device(args.device))
-            except InputError:
-                raise
-            except Exception as exc:  # a card name fairseq2 cannot resolve, a foreign file
-                raise InputError(source, f"cannot load the model ({exc})") from None
+    device = pick_device(args.device)
+    if "{category}" in args.model:
+        from vs_plugin.utils.files import read_scp
 
-        if "{category}" in args.model:
-            from vs_plugin.utils.files import read_scp
-
-            cats = sorted(set(read_scp(f"{args.data}/utt2category").values()))
-            model = {c: load(args.model.replace("{category}", c)) for c in cats}
-        else:
-            model = load(args.model)
-        cfg = Stage3Config(
-            policy=args.policy,
-            pairs_file=args.pairs,
-            seed=args.seed,
-            with_background=args.with_background,
-            batch_size=args.batch_size,
-            overwrite=args.overwrite,
-            strict=args.strict,
-        )
-        gen = GenerationConfig(
-            drop_temporal=args.drop_temporal, drop_timbre=args.drop_timbre, seed=args.seed
-        )
-        counts = run_stage3(model, args.data, args.dump, args.out, cfg, gen)
-    except (InputError, OutputError, ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        cats = sorted(set(read_scp(f"{args.data}/utt2category").values()))
+        model = {c: load_model(args.model.replace("{category}", c), device) for c in cats}
+    else:
+        model = load_model(args.model, device)
+    cfg = GenerateSetConfig(
+        policy=args.policy,
+        pairs_file=args.pairs,
+        seed=args.seed,
+        with_background=args.with_background,
+        batch_size=args.batch_size,
+        overwrite=args.overwrite,
+        strict=args.strict,
+    )
+    gen = GenerationConfig(
+        drop_temporal=args.drop_temporal, drop_timbre=args.drop_timbre, seed=args.seed
+    )
+    counts = generate_set(model, args.data, args.dump, args.out, cfg, gen)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 1 if counts["failed"] and not counts["done"] and not counts["skipped"] else 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vs_plugin.errors import InputError
+from vs_plugin.bin.cli import command, load_model
 
 PROG = "vs-join-cascade"
 
@@ -22,15 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Write the cascade's model folder; 2 for a bad input."""
     args = build_parser().parse_args(argv)
     from vs_plugin.models.cascade import export_cascade
 
-    try:
-        card = export_cascade(args.video_to_sound, args.converter, args.out)
-    except (InputError, ValueError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    halves = [load_model(source, "cpu") for source in (args.video_to_sound, args.converter)]
+    card = export_cascade(*halves, args.out)
     print(f"{PROG}: {card.parent}")
     return 0
 

@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from vs_plugin.errors import InputError, OutputError
+from vs_plugin.bin.cli import command
+from vs_plugin.errors import ConfigError
 from vs_plugin.scoring.listening import (
     KitConfig,
     aggregate,
@@ -82,53 +83,51 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Build a kit or aggregate ratings; 2 for a bad input or option."""
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "build":
-            sweep_temporaries(args.out)
-            compare = {}
-            for spec in args.compare:
-                name, sep, path = spec.partition("=")
-                if not sep or not name or not path:
-                    raise InputError(None, f"--compare {spec!r}: expected NAME=DIR")
-                compare.setdefault(name, []).append(Path(path))  # a name may repeat
-            cfg = KitConfig(
-                seed=args.seed,
-                realism_clips=args.realism_clips,
-                timbre_references=args.timbre_references,
-                timbre_videos=args.timbre_videos,
-                base_url=args.base_url,
+    if args.command == "build":
+        sweep_temporaries(args.out)
+        compare = {}
+        for spec in args.compare:
+            name, sep, path = spec.partition("=")
+            if not sep or not name or not path:
+                raise ConfigError(f"--compare {spec!r}: expected NAME=DIR")
+            compare.setdefault(name, []).append(Path(path))  # a name may repeat
+        cfg = KitConfig(
+            seed=args.seed,
+            realism_clips=args.realism_clips,
+            timbre_references=args.timbre_references,
+            timbre_videos=args.timbre_videos,
+            base_url=args.base_url,
+        )
+        manifest = build_kit(
+            args.out,
+            args.infer,
+            args.gt,
+            args.data,
+            cfg,
+            timbre_infer_dir=args.timbre_infer,
+            compare=compare,
+        )
+        print(f"{PROG}: {sum(manifest['items'].values())} items -> {args.out}")
+        for note in manifest["notes"]:
+            print(f"{PROG}: note: {note}", file=sys.stderr)
+    else:
+        key = read_key(args.key)
+        ratings = [
+            r
+            for path in args.ratings
+            for r in read_ratings(
+                path, key, item_col=args.item_column, rating_col=args.rating_column
             )
-            manifest = build_kit(
-                args.out,
-                args.infer,
-                args.gt,
-                args.data,
-                cfg,
-                timbre_infer_dir=args.timbre_infer,
-                compare=compare,
-            )
-            print(f"{PROG}: {sum(manifest['items'].values())} items -> {args.out}")
-            for note in manifest["notes"]:
-                print(f"{PROG}: note: {note}", file=sys.stderr)
-        else:
-            key = read_key(args.key)
-            ratings = [
-                r
-                for path in args.ratings
-                for r in read_ratings(
-                    path, key, item_col=args.item_column, rating_col=args.rating_column
-                )
-            ]
-            tsv, md = mos_tables(aggregate(ratings, key))
-            if args.out is not None:
-                write_text_atomic(args.out / "mos.tsv", tsv)
-                write_text_atomic(args.out / "mos.md", md + "\n")
-            print(md)
-    except (InputError, OutputError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        ]
+        tsv, md = mos_tables(aggregate(ratings, key))
+        if args.out is not None:
+            write_text_atomic(args.out / "mos.tsv", tsv)
+            write_text_atomic(args.out / "mos.md", md + "\n")
+        print(md)
     return 0
 
 

@@ -7,11 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
+from vs_plugin.bin.cli import command
 from vs_plugin.data.cliargs import parse_overrides, setup_logging, str2bool
 from vs_plugin.data.prepare import PrepareConfig, merge, run_job
 from vs_plugin.data.split import MODES
-from vs_plugin.errors import InputError, OutputError
-from vs_plugin.registry import CORPORA, RegistryError
+from vs_plugin.errors import ConfigError
+from vs_plugin.registry import CORPORA
 from vs_plugin.utils.files import sweep_temporaries
 from vs_plugin.video.conform import PAD_MODES, ConformConfig
 
@@ -104,60 +105,51 @@ def _corpus(args: argparse.Namespace):
         name = name or "vas"
         overrides.setdefault("root", args.root)
     if not name:
-        raise SystemExit(f"{PROG}: error: give --corpus, --root or --manifest")
+        raise ConfigError("give --corpus, --root or --manifest")
     if args.categories:
         overrides["categories"] = list(args.categories)
     return CORPORA.build({"name": name, **overrides})
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Run stage 0 (one job, all jobs, or the merge); 2 for a bad input or option."""
     args = build_parser().parse_args(argv)
     test_size = args.test_size
     if test_size is None:
         test_size = 128 if args.split == "regnet" else 32
-    try:
-        cfg = PrepareConfig(
-            out_data=args.out_data,
-            out_media=args.out_media,
-            split=args.split,
-            valid_size=args.valid_size,
-            test_size=test_size,
-            seed=args.seed,
-            strict=args.strict,
-            conform=ConformConfig(
-                duration=args.duration,
-                fps=args.fps,
-                height=args.height,
-                width=args.width,
-                sample_rate=args.sample_rate,
-                pad=args.pad,
-                min_duration=args.min_duration,
-            ),
-        )
-    except ValueError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    cfg = PrepareConfig(
+        out_data=args.out_data,
+        out_media=args.out_media,
+        split=args.split,
+        valid_size=args.valid_size,
+        test_size=test_size,
+        seed=args.seed,
+        strict=args.strict,
+        conform=ConformConfig(
+            duration=args.duration,
+            fps=args.fps,
+            height=args.height,
+            width=args.width,
+            sample_rate=args.sample_rate,
+            pad=args.pad,
+            min_duration=args.min_duration,
+        ),
+    )
     log_dir = Path(args.log_dir or Path(args.out_data) / "log")
     tag = "merge" if args.merge else ("all" if args.job is None else str(args.job))
     setup_logging(log_dir / f"prepare.{tag}.log")
     sweep_temporaries(args.out_data, args.out_media)
-    try:
-        if not args.merge:
-            corpus = _corpus(args)
-            items = list(corpus.items())
-            log.info("%s: %d clips", corpus.describe(), len(items))
-            jobs = range(args.nj) if args.job is None else [args.job]
-            for job in jobs:
-                run_job(items, cfg, nj=args.nj, job=job)
-            if args.job is not None:
-                return 0
-        counts = merge(cfg, nj=args.nj)
-    except (InputError, OutputError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except (RegistryError, ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    if not args.merge:
+        corpus = _corpus(args)
+        items = list(corpus.items())
+        log.info("%s: %d clips", corpus.describe(), len(items))
+        jobs = range(args.nj) if args.job is None else [args.job]
+        for job in jobs:
+            run_job(items, cfg, nj=args.nj, job=job)
+        if args.job is not None:
+            return 0
+    counts = merge(cfg, nj=args.nj)
     log.info("data dirs in %s: %s", args.out_data, counts)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from vs_plugin.errors import InputError, OutputError
-from vs_plugin.registry import SCORERS, RegistryError
+from vs_plugin.bin.cli import command
+from vs_plugin.errors import ConfigError
+from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.figures import figures_markdown, write_figures
 from vs_plugin.scoring.items import build_items, ground_truth_items, load_data_dir, render_ideals
 from vs_plugin.scoring.results import (
@@ -102,12 +103,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def build_scorers(names: list[str], overrides: list[str]) -> dict:
+    """The named scorers, built with ``--set <scorer>.<field>=<value>`` overrides applied."""
     specs: dict[str, dict] = {n: {"name": n} for n in names}
     for ov in overrides:
         key, sep, value = ov.partition("=")
         sname, dot, fld = key.partition(".")
         if not sep or not dot or sname not in specs:
-            raise RegistryError(
+            raise ConfigError(
                 f"bad --set {ov!r}: use <scorer>.<field>=<value> for a chosen "
                 f"scorer ({', '.join(names)})"
             )
@@ -115,17 +117,15 @@ def build_scorers(names: list[str], overrides: list[str]) -> dict:
     return {n: SCORERS.build(spec) for n, spec in specs.items()}
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Score, or merge RESULTS.md files; 2 for a bad input or option."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.merge_results:
         if args.results is None:
             parser.error("--merge-results needs --results")
-        try:
-            parts = [p.read_text(encoding="utf-8") for p in args.merge_results]
-        except OSError as exc:
-            print(f"{PROG}: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
-            return 2
+        parts = [p.read_text(encoding="utf-8") for p in args.merge_results]
         write_text_atomic(args.results, merge_results(parts, args.title or "Results"))
         return 0
     missing = [f"--{n}" for n in ("infer", "data", "out") if getattr(args, n) is None]
@@ -134,27 +134,23 @@ def main(argv: list[str] | None = None) -> int:
     sweep_temporaries(args.out)
     if args.results is not None:
         sweep_temporaries_of(args.results)
-    try:
-        scorers = build_scorers(args.scorers.split(), args.overrides)
-        data = load_data_dir(args.data)
-        several = len(args.infer) > 1
-        sections = []
-        for infer in args.infer:
-            policy = policy_of(infer)
-            out = args.out / policy if several else args.out
-            title = f"Reference policy: {policy}" if several else args.title
-            # the full policy name for '{policy}' (e.g. timbre_5x3 in infer_test_timbre_5x3)
-            full = infer.name.removeprefix(f"infer_{args.data.name}_") if args.data else policy
-            sections.append(_score_one(args, infer, out, scorers, data, title, full))
-        if args.results is not None:
-            if several:
-                md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
-            else:
-                md = sections[0]
-            write_text_atomic(args.results, md)
-    except (InputError, OutputError, RegistryError, ValueError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    scorers = build_scorers(args.scorers.split(), args.overrides)
+    data = load_data_dir(args.data)
+    several = len(args.infer) > 1
+    sections = []
+    for infer in args.infer:
+        policy = policy_of(infer)
+        out = args.out / policy if several else args.out
+        title = f"Reference policy: {policy}" if several else args.title
+        # the full policy name for '{policy}' (e.g. timbre_5x3 in infer_test_timbre_5x3)
+        full = infer.name.removeprefix(f"infer_{args.data.name}_") if args.data else policy
+        sections.append(_score_one(args, infer, out, scorers, data, title, full))
+    if args.results is not None:
+        if several:
+            md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
+        else:
+            md = sections[0]
+        write_text_atomic(args.results, md)
     return 0
 
 
@@ -174,7 +170,7 @@ def _score_one(
     for spec in args.compare:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise InputError(None, f"--compare {spec!r}: expected NAME=DIR")
+            raise ConfigError(f"--compare {spec!r}: expected NAME=DIR")
         path = path.replace("{policy}", policy)
         items = build_items(path, data, args.gt)
         if needs_ideal:

@@ -15,22 +15,22 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from vs_plugin.errors import InputError, OutputError
-from vs_plugin.registry import RegistryError
+from vs_plugin.bin.cli import exit_on_user_errors
 from vs_plugin.train import config as _config  # noqa: F401  (stores the schema in Hydra)
 from vs_plugin.train.engine import NonFiniteLossError, train
+
+PROG = "vs-train"
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg: DictConfig) -> None:
-    try:
-        train(cfg)
-    except (InputError, OutputError, RegistryError) as exc:
-        print(f"vs-train: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except NonFiniteLossError as exc:
-        print(f"vs-train: error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    """Train; a bad input or config is one line and exit 2, a diverged run one line and 1."""
+    with exit_on_user_errors(PROG):
+        try:
+            train(cfg)
+        except NonFiniteLossError as exc:  # the run diverged: not a bug, not the user's input
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

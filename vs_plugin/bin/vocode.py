@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vs_plugin.bin.cli import command
 from vs_plugin.data.cliargs import str2bool
-from vs_plugin.errors import InputError, OutputError
+from vs_plugin.errors import ConfigError
 from vs_plugin.utils.files import sweep_temporaries
 
 PROG = "vs-vocode"
@@ -35,30 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
+    """Run stage 4; 0 unless every clip failed (1), 2 for a bad input or option."""
     args = build_parser().parse_args(argv)
     if args.gt and not args.dump:
-        print(f"{PROG}: error: --gt needs --dump DIR", file=sys.stderr)
-        return 2
+        raise ConfigError("--gt needs --dump DIR")
     sweep_temporaries(args.in_dir)
-    try:
-        from vs_plugin.infer.stage4 import prepare_ground_truth, run_stage4
-        from vs_plugin.infer.vocode import build_vocoder
+    from vs_plugin.infer.vocode import build_vocoder
+    from vs_plugin.infer.vocode_set import prepare_ground_truth, vocode_set
 
-        if args.gt:
-            prepare_ground_truth(args.dump, args.in_dir, overwrite=args.overwrite)
-        vocoder = build_vocoder(args.vocoder, args.device)
-        counts = run_stage4(
-            args.in_dir,
-            vocoder,
-            data_dir=args.data,
-            do_mux=args.mux,
-            overwrite=args.overwrite,
-            strict=args.strict,
-        )
-    except (InputError, OutputError, ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    if args.gt:
+        prepare_ground_truth(args.dump, args.in_dir, overwrite=args.overwrite)
+    vocoder = build_vocoder(args.vocoder, args.device)
+    counts = vocode_set(
+        args.in_dir,
+        vocoder,
+        data_dir=args.data,
+        do_mux=args.mux,
+        overwrite=args.overwrite,
+        strict=args.strict,
+    )
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 1 if counts["failed"] and not counts["done"] and not counts["skipped"] else 0
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from vs_plugin.errors import ConfigError
+
 
 def str2bool(text: str) -> bool:
     value = text.strip().lower()
@@ -27,7 +29,7 @@ def parse_overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise argparse.ArgumentTypeError(f"expected key=value, got {pair!r}")
+            raise ConfigError(f"expected key=value, got {pair!r}")
         try:
             out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
         except yaml.YAMLError:

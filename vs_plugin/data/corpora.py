@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Corpus, CorpusItem
 from vs_plugin.registry import CORPORA
 
@@ -72,7 +72,7 @@ class VASCorpus(Corpus):
         if not self.root.is_dir():
             raise InputError(self.root, "VAS root is not a directory")
         if cfg.layout not in ("auto", "category_first", "videos_first"):
-            raise ValueError(f"vas corpus: unknown layout {cfg.layout!r}")
+            raise ConfigError(f"vas corpus: unknown layout {cfg.layout!r}")
 
     def _folder(self, category: str) -> Path | None:
         options = {

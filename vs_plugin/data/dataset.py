@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vs_plugin.data.normalize import Normalizer
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.utils.files import read_scp
 
 log = logging.getLogger("vs_plugin.dataset")
@@ -111,13 +111,13 @@ class DumpDataset(Dataset):
         upsample: int = 4,
     ) -> None:
         if reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {REFERENCES}, not {reference!r}")
+            raise ConfigError(f"reference must be one of {REFERENCES}, not {reference!r}")
         for name, value in (
             ("segment_frames", segment_frames),
             ("reference_frames", reference_frames),
         ):
             if value is not None and value < 1:
-                raise ValueError(f"{name} must be a positive number of frames, not {value}")
+                raise ConfigError(f"{name} must be a positive number of frames, not {value}")
         self.dump_dir = Path(dump_dir)
         self.reference, self.train, self.seed = reference, train, seed
         self.segment_frames, self.reference_frames = segment_frames, reference_frames

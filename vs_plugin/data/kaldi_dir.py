@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vs_plugin.errors import InputError
 from vs_plugin.utils.files import read_scp, write_scp, write_text_atomic
 
 UTT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -57,7 +58,7 @@ def write_data_dir(path: str | Path, records: Iterable[Record]) -> Path:
     recs = sorted(records, key=lambda r: r.utt)
     utts = [r.utt for r in recs]
     if len(set(utts)) != len(utts):
-        raise ValueError(f"{path}: duplicate utterance ids")
+        raise InputError(path, "duplicate utterance ids")
     write_scp(path / "video.scp", {r.utt: Path(r.video).absolute() for r in recs})
     write_scp(path / "wav.scp", {r.utt: Path(r.wav).absolute() for r in recs})
     write_scp(path / "utt2category", {r.utt: r.category for r in recs})

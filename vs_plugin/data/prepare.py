@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from vs_plugin.data.kaldi_dir import Record, validate_data_dir, write_data_dir, write_failed
 from vs_plugin.data.split import SplitItem, assign_splits
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import CorpusItem
 from vs_plugin.utils.files import write_text_atomic
 from vs_plugin.video.conform import ConformConfig, check_source, conform_clip, is_conformed
@@ -122,7 +122,7 @@ def job_file(out_data: str | Path, job: int, nj: int) -> Path:
 def run_job(items: Sequence[CorpusItem], cfg: PrepareConfig, *, nj: int = 1, job: int = 0) -> Path:
     """Conform this job's share of ``items``; returns the job's results file."""
     if not 0 <= job < nj:
-        raise ValueError(f"job {job} is not in 0..{nj - 1}")
+        raise ConfigError(f"job {job} is not in 0..{nj - 1}")
     mine = list(items)[job::nj]
     results = []
     for item in tqdm(mine, desc=f"conform job {job}/{nj}", unit="clip", mininterval=2.0):
@@ -151,7 +151,7 @@ def load_results(out_data: str | Path, nj: int) -> list[ClipResult]:
     for job in range(nj):
         f = job_file(out_data, job, nj)
         if not f.is_file():
-            raise FileNotFoundError(f"{f}: job {job} of {nj} has not finished; run it first")
+            raise InputError(f, f"job {job} of {nj} has not finished; run it first")
         results += [ClipResult(**json.loads(line)) for line in f.read_text().splitlines() if line]
     return results
 
@@ -197,7 +197,7 @@ def merge(cfg: PrepareConfig, nj: int = 1, results: Iterable[ClipResult] | None 
         )
         problems = validate_data_dir(out_data / s)
         if problems:
-            raise RuntimeError("; ".join(problems))
+            raise InputError(None, "; ".join(problems))
         counts[s] = len(records)
     counts["failed"] = len(bad)
     return counts

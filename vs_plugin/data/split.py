@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vs_plugin.errors import ConfigError, InputError
+
 MODES = ("auto", "paper", "regnet", "manifest")
 
 
@@ -35,7 +37,7 @@ def _numeric_key(item: SplitItem) -> tuple:
 
 def _check_sizes(category: str, n: int, valid: int, test: int) -> None:
     if n < valid + test + 1:
-        raise ValueError(
+        raise ConfigError(
             f"category {category!r} has {n} usable clips, too few for {valid} valid + {test} "
             f"test + at least 1 train; pass smaller --valid-size/--test-size"
         )
@@ -51,13 +53,14 @@ def assign_splits(
 ) -> dict[str, str]:
     """utt -> train/valid/test."""
     if mode not in MODES:
-        raise ValueError(f"split mode must be one of {MODES}, not {mode!r}")
+        raise ConfigError(f"split mode must be one of {MODES}, not {mode!r}")
     if mode == "auto":
         mode = "manifest" if items and all(i.split for i in items) else "paper"
     if mode == "manifest":
         missing = [i.utt for i in items if not i.split]
         if missing:
-            raise ValueError(
+            raise InputError(
+                None,
                 f"split 'manifest': {len(missing)} clips have no split, e.g. {missing[0]}"
             )
         return {i.utt: str(i.split) for i in items}

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import bottle
 
-from vs_plugin.errors import InputError, OutputError
+from vs_plugin.bin.cli import user_message
+from vs_plugin.errors import InputError
 
 #: (video path, reference path, job folder) -> (output mp4, mel panel png, one-line summary)
 Generate = Callable[[Path, Path, Path], tuple[Path, Path, str, float]]
@@ -100,8 +101,10 @@ def make_app(generate: Generate, work_dir: Path, examples: Path | None = None) -
             reference = take("reference", job, names)
             with lock:
                 out, mel, summary, duration = generate(video, reference, job)
-        except (InputError, OutputError, ValueError, FileNotFoundError) as exc:
-            message = str(exc)
+        except Exception as exc:
+            message = user_message(exc)  # vs-generate's one line; a bug keeps its traceback
+            if message is None:
+                raise
             for saved, original in names.items():  # name the user's file, not our copy
                 message = message.replace(saved, original)
             return error(message)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.common import check_frames, resize_images, run_batched
 from vs_plugin.interfaces import VideoFeature
 from vs_plugin.registry import VIDEO_FEATURES
@@ -205,7 +205,7 @@ class BNInceptionRGBFlowFeature(VideoFeature):
 
     def __init__(self, cfg: BNInceptionRGBFlowConfig) -> None:
         if cfg.flow_method not in METHODS:
-            raise ValueError(f"flow_method must be one of {METHODS}, not {cfg.flow_method!r}")
+            raise ConfigError(f"flow_method must be one of {METHODS}, not {cfg.flow_method!r}")
         self.cfg = cfg
         self.fps = cfg.fps
         self.dim = 2 * FEATURE_DIM

@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import torch
 
+from vs_plugin.errors import ConfigError
+
 
 def check_frames(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
@@ -33,7 +35,7 @@ def resize_images(images: np.ndarray, size: int, mode: str = "resize") -> np.nda
         nh = nw = size
         top = left = 0
     else:
-        raise ValueError(f"crop mode must be 'resize' or 'center', not {mode!r}")
+        raise ConfigError(f"crop mode must be 'resize' or 'center', not {mode!r}")
     out = np.empty((n, size, size, c), images.dtype)
     for i, img in enumerate(images):
         r = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)

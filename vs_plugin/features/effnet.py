@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vs_plugin.errors import ConfigError
 from vs_plugin.features.common import check_frames, resize_images, run_batched
 from vs_plugin.features.effnet_lite import (
     FEATURE_DIM,
@@ -50,7 +51,7 @@ class EffNetRGBFlowFeature(VideoFeature):
 
     def __init__(self, cfg: EffNetRGBFlowConfig) -> None:
         if cfg.flow_method not in METHODS:
-            raise ValueError(f"flow_method must be one of {METHODS}, not {cfg.flow_method!r}")
+            raise ConfigError(f"flow_method must be one of {METHODS}, not {cfg.flow_method!r}")
         self.cfg = cfg
         self.fps = cfg.fps
         self.dim = 2 * FEATURE_DIM

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from vs_plugin.audio.io import load_audio
 from vs_plugin.data.kaldi_dir import read_data_dir, write_failed
 from vs_plugin.data.normalize import Normalizer
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.spec import SPEC_FILE, make_spec, read_spec, record_spec, spec_differences
 from vs_plugin.registry import AUDIO_FEATURES, VIDEO_FEATURES, config_to_dict
 from vs_plugin.utils.files import (
@@ -54,7 +54,7 @@ class ExtractConfig:
 
     def __post_init__(self) -> None:
         if self.stream not in STREAMS:
-            raise ValueError(f"stream must be one of {STREAMS}, not {self.stream!r}")
+            raise ConfigError(f"stream must be one of {STREAMS}, not {self.stream!r}")
 
 
 def stream_dir(out: str | Path, stream: str) -> Path:
@@ -64,7 +64,7 @@ def stream_dir(out: str | Path, stream: str) -> Path:
 def feature_spec(cfg: ExtractConfig) -> dict[str, Any]:
     """The stream's full spec (``feature_spec.yaml`` content): every field of the feature.
 
-    Raises ValueError when a video feature's ``fps`` is given and differs from ``cfg.fps``
+    Raises ConfigError when a video feature's ``fps`` is given and differs from ``cfg.fps``
     (features would be computed at one rate and decoded at another), RegistryError for
     unknown names or fields.
     """
@@ -75,7 +75,7 @@ def feature_spec(cfg: ExtractConfig) -> dict[str, Any]:
             not isinstance(cfg.feature, Mapping) or "fps" in cfg.feature
         )
         if given:
-            raise ValueError(
+            raise ConfigError(
                 f"video feature fps={fcfg.fps} differs from the clips' fps={cfg.fps} (--fps)"
             )
         fcfg = dataclasses.replace(fcfg, fps=float(cfg.fps))
@@ -132,7 +132,7 @@ def run_job(
     were made with other options.
     """
     if not 0 <= job < nj:
-        raise ValueError(f"job {job} is not in 0..{nj - 1}")
+        raise ConfigError(f"job {job} is not in 0..{nj - 1}")
     data = read_data_dir(data_dir)
     sdir = stream_dir(out, cfg.stream)
     spec = feature_spec(cfg)

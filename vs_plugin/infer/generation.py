@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from vs_plugin.errors import InputError
 from vs_plugin.infer.windows import overlap_add, plan_windows
 from vs_plugin.models.export import ExportedModel
 
@@ -95,7 +96,7 @@ def generate_mel(
     """
     cfg = cfg or GenerationConfig()
     if len(video) == 0:
-        raise ValueError("the video has no frames")
+        raise InputError(None, "the video has no frames")
     up = model.upsample
     ref = crop_reference(ref_mel, cfg.max_reference_frames)
     starts = plan_windows(len(video), cfg.window, cfg.overlap)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 
 POLICIES = ("same", "shuffled", "cross", "pairs", "timbre_5x3")
 TIMBRE_REFERENCES, TIMBRE_VIDEOS = 5, 3  # the paper's "5 references x 3 videos"
@@ -47,10 +47,10 @@ def make_pairs(
 ) -> list[Pair]:
     """The (video, reference) pairs of ``policy`` over the utterances of one set."""
     if policy not in POLICIES:
-        raise ValueError(f"unknown reference policy {policy!r}; policies: {', '.join(POLICIES)}")
+        raise ConfigError(f"unknown reference policy {policy!r}; policies: {', '.join(POLICIES)}")
     if policy == "pairs":
         if pairs_file is None:
-            raise ValueError("policy 'pairs' needs a pairs file")
+            raise ConfigError("policy 'pairs' needs a pairs file")
         return read_pairs(pairs_file, utt2category)
     if policy == "timbre_5x3":
         return references_by_videos(utt2category, TIMBRE_REFERENCES, TIMBRE_VIDEOS, seed=seed)
@@ -73,7 +73,7 @@ def make_pairs(
         else:
             others = [o for o in utts if utt2category[o] != cat]
             if not others:
-                raise ValueError("policy 'cross' needs at least two categories in the set")
+                raise InputError(None, "policy 'cross' needs at least two categories in the set")
             ref = _pick(rng, others)
         out.append(Pair(u, u, ref))
     return out
@@ -97,7 +97,8 @@ def references_by_videos(
         utts = by_cat[cat]
         need = max(n_references, n_videos + 1)
         if len(utts) < need:
-            raise ValueError(
+            raise InputError(
+                None,
                 f"category {cat!r} has {len(utts)} clips; {n_references} references x "
                 f"{n_videos} other videos need at least {need}"
             )

@@ -189,9 +189,10 @@ def generate_clip(
     feature = feature or recorded_video_feature(model)
     feats = extract_video_features(video, feature)
     if feats.shape[1] != model.generator.video_dim:
-        raise ValueError(
+        raise InputError(
+            model.directory,
             f"video feature gives {feats.shape[1]} dims; the model expects "
-            f"{model.generator.video_dim}"
+            f"{model.generator.video_dim}",
         )
     duration, shortfall = picture_duration(timing, len(feats), feature.fps)
     if shortfall:

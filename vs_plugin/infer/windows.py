@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from vs_plugin.errors import ConfigError
+
 
 def plan_windows(length: int, window: int, overlap: int) -> list[int]:
     """Start indices of windows of ``window`` covering ``length`` with >= ``overlap`` overlap.
@@ -19,7 +21,7 @@ def plan_windows(length: int, window: int, overlap: int) -> list[int]:
     starts keep every overlap at least ``overlap`` long.
     """
     if window <= 0 or not 0 <= overlap < window:
-        raise ValueError(f"need window > overlap >= 0, got window={window}, overlap={overlap}")
+        raise ConfigError(f"need window > overlap >= 0, got window={window}, overlap={overlap}")
     if length <= window:
         return [0]
     n = math.ceil((length - overlap) / (window - overlap))

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from vs_plugin.errors import InputError
 from vs_plugin.interfaces import Generator
 from vs_plugin.models import converter as _converter  # noqa: F401  (registers the converter)
 from vs_plugin.models import regnet as _regnet  # noqa: F401  (registers REGNET)
 from vs_plugin.registry import GENERATORS
+
+if TYPE_CHECKING:
+    from vs_plugin.models.export import ExportedModel
 
 
 @dataclass
@@ -57,31 +61,40 @@ class CascadeGenerator(Generator):
         return self(video, ref_mel)
 
 
-def export_cascade(video_to_sound_dir: str | Path, converter_dir: str | Path, out_dir: str | Path):
+def export_cascade(
+    video_to_sound: str | Path | ExportedModel,
+    converter: str | Path | ExportedModel,
+    out_dir: str | Path,
+) -> Path:
     """Join two exported models into ``out_dir`` (a cascade export); returns its card path.
 
-    Both must come from the same training dump (same statistics and features): the video
-    half's normalisation and feature specs are kept. Raises ValueError when the two mel
-    statistics differ.
+    Each half is an exported model, or where to load one from (``load_exported``). Both must
+    come from the same training dump (same statistics and features): the video half's
+    normalisation and feature specs are kept. Raises InputError, naming the converter's
+    folder, when the two mel statistics differ.
     """
     import numpy as np
 
-    from vs_plugin.models.export import export_generator, load_exported
+    from vs_plugin.models.export import ExportedModel, export_generator, load_exported
 
-    v2s = load_exported(video_to_sound_dir, device="cpu")
-    conv = load_exported(converter_dir, device="cpu")
+    def loaded(half: str | Path | ExportedModel) -> ExportedModel:
+        return half if isinstance(half, ExportedModel) else load_exported(half, device="cpu")
+
+    v2s, conv = loaded(video_to_sound), loaded(converter)
+    if v2s.directory is None:
+        raise ValueError("the video-to-sound half has no folder to take its statistics from")
     if not (
         np.allclose(v2s.mel_stats.mean, conv.mel_stats.mean)
         and np.allclose(v2s.mel_stats.scale, conv.mel_stats.scale)
     ):
-        raise ValueError(
-            f"{converter_dir}: trained with other mel statistics than {video_to_sound_dir}"
+        raise InputError(
+            conv.directory, f"trained with other mel statistics than {v2s.directory}"
         )
     spec = {"name": "cascade", "video_to_sound": v2s.spec, "converter": conv.spec}
     cascade = CascadeGenerator(CascadeConfig(video_to_sound=v2s.spec, converter=conv.spec))
     cascade.video_to_sound.load_state_dict(v2s.generator.state_dict())
     cascade.converter.load_state_dict(conv.generator.state_dict())
-    src = Path(video_to_sound_dir)
+    src = v2s.directory
     return export_generator(
         cascade, spec, out_dir, src / "mel_stats.npz", src / "video_stats.npz",
         v2s.video_feature, mel=v2s.mel,

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from einops import repeat
 from torch import nn
 
 from vs_plugin.interfaces import Generator
@@ -129,7 +130,7 @@ def downsample_codes(h: torch.Tensor, neck: int, freq: int) -> torch.Tensor:
     """
     fwd = h[:, freq - 1 :: freq, :neck]
     bwd = h[:, ::freq, neck:]
-    return torch.cat([fwd, bwd], dim=-1).repeat_interleave(freq, dim=1)
+    return repeat(torch.cat([fwd, bwd], dim=-1), "b seg c -> b (seg f) c", f=freq)
 
 
 class TimbreLSTM(nn.Module):
@@ -221,7 +222,7 @@ class SpeechSplitConverter(Generator):
         rhythm, _ = self.rhythm_lstm(F.relu(self.rhythm_conv(src)).transpose(1, 2))
         codes.append(downsample_codes(rhythm, self.cfg.rhythm_neck, self.cfg.freq))
         emb = self.timbre(ref_mel)
-        codes.append(emb.unsqueeze(1).expand(-1, src.shape[-1], -1))
+        codes.append(repeat(emb, "b c -> b t c", t=src.shape[-1]))
         h, _ = self.decoder_lstm(torch.cat([c.to(src.dtype) for c in codes], dim=-1))
         return self.decoder_proj(h).transpose(1, 2)[..., :t]
 

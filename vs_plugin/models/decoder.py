@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from vs_plugin.interfaces import Decoder
@@ -91,14 +92,19 @@ class FFTDecoder(Decoder):
             nn.init.zeros_(self.film.bias)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        h = self.proj_in(self.up(codes).transpose(1, 2))  # (B, T', hidden)
+        h = self.proj_in(rearrange(self.up(codes), "b c t -> b t c"))  # (B, T', hidden)
         h = h + sinusoidal_positions(h.shape[1], h.shape[2], device=h.device, dtype=h.dtype)
         h = self.drop(h)
         films = None
-        if self.film is not None:  # (B, n_blocks, 2, 1, hidden) from the codes' time average
-            films = self.film(codes.mean(dim=-1)).view(codes.shape[0], len(self.blocks), 2, 1, -1)
+        if self.film is not None:  # one (scale, shift) per block from the codes' time average
+            films = rearrange(
+                self.film(codes.mean(dim=-1)),
+                "b (block film c) -> b block film 1 c",
+                block=len(self.blocks),
+                film=2,
+            )
         for i, block in enumerate(self.blocks):
             h = block(h)
             if films is not None:
                 h = h * (1 + films[:, i, 0]) + films[:, i, 1]
-        return self.proj_out(h).transpose(1, 2)
+        return rearrange(self.proj_out(h), "b t mel -> b mel t")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from einops import repeat
 
 from vs_plugin.interfaces import Generator, silent_mel_like
 from vs_plugin.registry import (
@@ -120,7 +121,7 @@ class VarietySoundGenerator(Generator):
         """
         if self.has_silence:
             b = ref_mel.shape[0]
-            return self.silence_mel.to(ref_mel.dtype)[None, :, None].expand(b, -1, length)
+            return repeat(self.silence_mel.to(ref_mel.dtype), "mel -> b mel t", b=b, t=length)
         value = getattr(getattr(self.background_encoder, "cfg", None), "silence_value", None)
         return silent_mel_like(ref_mel, length, value)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+from einops import rearrange, repeat
 from torch import nn
 
 
@@ -47,7 +48,7 @@ class BiLSTM(nn.Module):
 
 def expand_time(code: torch.Tensor, length: int) -> torch.Tensor:
     """``(B, C)`` -> ``(B, C, length)``: a time-invariant code repeated on every frame."""
-    return code.unsqueeze(-1).expand(-1, -1, length)
+    return repeat(code, "b c -> b c t", t=length)
 
 
 def sinusoidal_positions(length: int, dim: int, device=None, dtype=None) -> torch.Tensor:
@@ -57,8 +58,8 @@ def sinusoidal_positions(length: int, dim: int, device=None, dtype=None) -> torc
     freq = torch.exp(
         torch.arange(half, device=device, dtype=torch.float32) * (-math.log(10000.0) / half)
     )
-    angles = pos * freq
-    table = torch.stack([angles.sin(), angles.cos()], dim=-1).reshape(length, 2 * half)
+    angles = pos * freq  # (length, half)
+    table = rearrange([angles.sin(), angles.cos()], "sc t f -> t (f sc)")  # sin, cos interleaved
     return table[:, :dim].to(dtype or torch.float32)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from einops import repeat
 from torch import nn
 
 from vs_plugin.interfaces import Generator
@@ -108,7 +109,7 @@ class AudioForwardingRegularizer(nn.Module):
 
     def forward(self, mel: torch.Tensor, length: int) -> torch.Tensor:
         _, (h, _) = self.lstm(mel.transpose(1, 2))
-        return self.proj(h[-1]).unsqueeze(-1).expand(-1, -1, length)
+        return repeat(self.proj(h[-1]), "b c -> b c t", t=length)
 
 
 class RegNetDecoder(nn.Module):

@@ -32,6 +32,7 @@ import librosa
 import numpy as np
 
 from vs_plugin.audio.mel import MelConfig, log_mel
+from vs_plugin.errors import ConfigError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load, require
@@ -61,9 +62,9 @@ class MCDConfig:
 
     def __post_init__(self) -> None:
         if self.analysis not in _ANALYSES:
-            raise ValueError(f"mcd: analysis must be one of {_ANALYSES}, not {self.analysis!r}")
+            raise ConfigError(f"mcd: analysis must be one of {_ANALYSES}, not {self.analysis!r}")
         if self.against not in _AGAINST:
-            raise ValueError(f"mcd: 'against' must be one of {_AGAINST}, not {self.against!r}")
+            raise ConfigError(f"mcd: 'against' must be one of {_AGAINST}, not {self.against!r}")
 
 
 @lru_cache(maxsize=8)

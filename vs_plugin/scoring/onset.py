@@ -36,6 +36,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import average_precision_score
 
+from vs_plugin.errors import ConfigError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
@@ -61,9 +62,9 @@ class OnsetConfig:
 
     def __post_init__(self) -> None:
         if self.reference not in _SOURCES:
-            raise ValueError(f"onset: reference must be one of {_SOURCES}, not {self.reference!r}")
+            raise ConfigError(f"onset: reference must be one of {_SOURCES}, not {self.reference!r}")
         if self.confidence not in ("amplitude", "strength"):
-            raise ValueError(
+            raise ConfigError(
                 f"onset: confidence must be amplitude or strength, not {self.confidence!r}"
             )
 

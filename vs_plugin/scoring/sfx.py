@@ -50,7 +50,7 @@ import numpy as np
 import scipy.signal
 import torch
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
@@ -80,13 +80,13 @@ class SFXSimilarityConfig:
 
     def __post_init__(self) -> None:
         if self.center not in ("set", "none"):
-            raise ValueError(f"sfx_similarity: center must be set or none, not {self.center!r}")
+            raise ConfigError(f"sfx_similarity: center must be set or none, not {self.center!r}")
         if not 0 < self.input_rate <= MODEL_RATE:
-            raise ValueError(
+            raise ConfigError(
                 f"sfx_similarity: input_rate must be in (0, {MODEL_RATE}], not {self.input_rate}"
             )
         if not 0 < self.block_hop <= 1:
-            raise ValueError(f"sfx_similarity: block_hop must be in (0, 1], not {self.block_hop}")
+            raise ConfigError(f"sfx_similarity: block_hop must be in (0, 1], not {self.block_hop}")
 
 
 def weights_path() -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring._compat import ensure_pkg_resources
@@ -82,7 +82,7 @@ class TimbreSimilarityConfig:
 
     def __post_init__(self) -> None:
         if self.against not in _AGAINST:
-            raise ValueError(
+            raise ConfigError(
                 f"timbre_similarity: 'against' must be one of {_AGAINST}, not {self.against!r}"
             )
 

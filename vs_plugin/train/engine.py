@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.dataset import DumpDataset, collate
 from vs_plugin.data.normalize import Normalizer
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.spec import DumpSpecs, dump_specs
 from vs_plugin.interfaces import GANSystem
 from vs_plugin.models import presets
@@ -212,7 +212,7 @@ def create_evaluator(
     """
     system = system or SYSTEMS.build(presets.DEFAULT_SYSTEM)
     if condition not in VALIDATION_CONDITIONS:
-        raise ValueError(
+        raise ConfigError(
             f"train.validation must be one of {VALIDATION_CONDITIONS}, got {condition!r}"
         )
 
@@ -273,7 +273,7 @@ def resolve_device(choice: str) -> torch.device:
 def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of ``train.amp`` on ``device``: None (full precision) off CUDA."""
     if amp not in AMP_DTYPES:
-        raise ValueError(f"train.amp must be one of {sorted(AMP_DTYPES)}, got {amp!r}")
+        raise ConfigError(f"train.amp must be one of {sorted(AMP_DTYPES)}, got {amp!r}")
     return AMP_DTYPES[amp] if device.type == "cuda" else None
 
 
@@ -322,7 +322,7 @@ def model_specs(
     overrides = dict(model_cfg.get("generator") or {})
     for key, value in (dims or {}).items():
         if key in overrides and overrides[key] != value:
-            raise ValueError(
+            raise ConfigError(
                 f"model.generator.{key}={overrides[key]} but the features have {key}={value}"
             )
         overrides[key] = value
@@ -533,7 +533,7 @@ def optimizer_settings(tc: DictConfig) -> tuple[type[torch.optim.Optimizer], dic
     default for the device (None).
     """
     if tc.optimizer not in OPTIMIZERS:
-        raise ValueError(
+        raise ConfigError(
             f"train.optimizer must be one of {sorted(OPTIMIZERS)}, got {tc.optimizer!r}"
         )
     return OPTIMIZERS[tc.optimizer], {

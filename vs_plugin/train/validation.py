@@ -32,7 +32,7 @@ import numpy as np
 from ignite.engine import Engine, Events
 
 from vs_plugin.data.normalize import Normalizer
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.scoring.disentanglement import floored_l1
 from vs_plugin.scoring.mfcc import MFCCConfig, cosine, mfcc_stats
 from vs_plugin.scoring.onset import OnsetConfig, detect_onsets_mel, match
@@ -185,7 +185,7 @@ def resolve_select_metric(name: str, dataset: Any, classifier: SourceClassifier 
     """The metric that picks the best checkpoint (``"auto"``: ideal L1 where renderable)."""
     if name != "auto":
         if name not in SELECTABLE:
-            raise ValueError(
+            raise ConfigError(
                 f"train.select_metric must be auto or one of {sorted(SELECTABLE)}, got {name!r}"
             )
         return name

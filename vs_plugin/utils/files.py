@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vs_plugin.errors import OutputError, is_disk_full
+from vs_plugin.errors import InputError, OutputError, is_disk_full
 
 
 def _umask() -> int:
@@ -156,7 +156,7 @@ def read_scp(path: str | Path) -> dict[str, str]:
                 continue
             key, _, value = line.partition(" ")
             if key in out:
-                raise ValueError(f"{path}:{lineno}: duplicate key {key!r}")
+                raise InputError(f"{path}:{lineno}", f"duplicate key {key!r}")
             out[key] = value
     return out
 

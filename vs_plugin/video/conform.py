@@ -21,7 +21,7 @@ import ffmpeg
 import numpy as np
 import soundfile as sf
 
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.io.ffmpeg_io import probe, run, sink, source
 from vs_plugin.io.spans import media_timing
 from vs_plugin.utils.files import atomic_path
@@ -43,11 +43,11 @@ class ConformConfig:
 
     def __post_init__(self) -> None:
         if self.pad not in PAD_MODES:
-            raise ValueError(f"pad must be one of {PAD_MODES}, not {self.pad!r}")
+            raise ConfigError(f"pad must be one of {PAD_MODES}, not {self.pad!r}")
         if self.duration <= 0 or self.fps <= 0 or self.sample_rate <= 0:
-            raise ValueError("duration, fps and sample_rate must be positive")
+            raise ConfigError("duration, fps and sample_rate must be positive")
         if self.height % 2 or self.width % 2:
-            raise ValueError("height and width must be even (H.264 with 4:2:0 chroma)")
+            raise ConfigError("height and width must be even (H.264 with 4:2:0 chroma)")
 
     @property
     def num_frames(self) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vs_plugin.errors import ConfigError
+
 METHODS = ("dis", "tvl1")
 
 
@@ -21,7 +23,7 @@ def _make(method: str):
         return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     if method == "tvl1":
         return cv2.optflow.DualTVL1OpticalFlow_create()
-    raise ValueError(f"optical flow method must be one of {METHODS}, not {method!r}")
+    raise ConfigError(f"optical flow method must be one of {METHODS}, not {method!r}")
 
 
 def flow_images(

@@ -21,7 +21,7 @@ from vs_plugin.data.synth.clips import (
 )
 from vs_plugin.data.synth.config import MIN_GAP, SPLITS, SynthCorpusConfig
 from vs_plugin.data.synth.sound import CATEGORY_NAMES, FAMILIES
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Corpus, CorpusItem
 from vs_plugin.registry import CORPORA
 from vs_plugin.utils.files import write_text_atomic
@@ -33,22 +33,22 @@ _COUNT_FIELDS = ("root", "n_train", "n_valid", "n_test", "jobs", "categories")
 def _check_config(cfg: SynthCorpusConfig) -> None:
     unknown = [c for c in cfg.categories if c not in FAMILIES]
     if unknown or not cfg.categories:
-        raise ValueError(
+        raise ConfigError(
             f"vas_synth: unknown categories {unknown}; known: {', '.join(CATEGORY_NAMES)}"
         )
     if cfg.height % 2 or cfg.width % 2 or min(cfg.height, cfg.width) < 16:
-        raise ValueError("vas_synth: height and width must be even and at least 16 (yuv420p)")
+        raise ConfigError("vas_synth: height and width must be even and at least 16 (yuv420p)")
     if not 1 <= cfg.min_events <= cfg.max_events:
-        raise ValueError("vas_synth: need 1 <= min_events <= max_events")
+        raise ConfigError("vas_synth: need 1 <= min_events <= max_events")
     if events_that_fit(cfg.duration) < cfg.min_events:
-        raise ValueError(
+        raise ConfigError(
             f"vas_synth: {cfg.min_events} events {MIN_GAP} s apart do not fit in "
             f"{cfg.duration} s clips (lower min_events or raise duration)"
         )
     if cfg.variants_per_family < 1 or cfg.fps <= 0 or cfg.sample_rate < 8000:
-        raise ValueError("vas_synth: variants_per_family >= 1, fps > 0, sample_rate >= 8000")
+        raise ConfigError("vas_synth: variants_per_family >= 1, fps > 0, sample_rate >= 8000")
     if min(cfg.n_train, cfg.n_valid, cfg.n_test) < 0:
-        raise ValueError("vas_synth: clip counts must be >= 0")
+        raise ConfigError("vas_synth: clip counts must be >= 0")
 
 
 @CORPORA.register("vas_synth", config=SynthCorpusConfig)
@@ -147,6 +147,7 @@ def load_meta(path: str | Path) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Write the corpus under ``--root``; 2 for a bad option."""
     d = SynthCorpusConfig()
     ap = argparse.ArgumentParser(
         prog="python -m vs_plugin.data.synth",
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         corpus = SynthCorpus(cfg)
         items = corpus.items()
-    except (ValueError, InputError) as exc:
+    except InputError as exc:  # a bad option (ConfigError) or file; a bug keeps its traceback
         print(f"vas_synth: error: {exc}", file=sys.stderr)
         return 2
     print(f"{corpus.describe()}: {len(items)} clips ready")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+from einops import repeat
 from torch import nn
 
 from vs_plugin.interfaces import Discriminator
@@ -59,7 +60,7 @@ def random_crops(mel: torch.Tensor, window: int) -> torch.Tensor:
     b, c, t = mel.shape
     w = min(window, t)
     start = torch.randint(0, t - w + 1, (b, 1), device=mel.device)
-    idx = (start + torch.arange(w, device=mel.device)).unsqueeze(1).expand(-1, c, -1)
+    idx = repeat(start + torch.arange(w, device=mel.device), "b w -> b c w", c=c)
     return torch.gather(mel, 2, idx)
 
 

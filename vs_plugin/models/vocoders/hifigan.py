@@ -22,6 +22,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from vs_plugin.audio.mel import MelConfig
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Vocoder
 from vs_plugin.registry import VOCODERS
 from vs_plugin.utils.device import pick_device
@@ -191,16 +192,19 @@ class HiFiGANVocoder(Vocoder):
         self.cfg = cfg or HiFiGANConfig()
         checkpoint, config = resolve_checkpoint(self.cfg.checkpoint)
         if not checkpoint.exists():
-            raise FileNotFoundError(f"{checkpoint}: HiFi-GAN checkpoint not found")
+            raise InputError(checkpoint, "HiFi-GAN checkpoint not found")
         self.model, self.h = load_generator(checkpoint, config)
-        check_analysis(self.h)
+        try:
+            check_analysis(self.h)
+        except ValueError as exc:
+            raise InputError(config, str(exc)) from None
         self.sample_rate = int(self.h["sampling_rate"])
         self.hop_length = int(self.h["hop_size"])
         self.n_mels = int(self.h["num_mels"])
         if self.cfg.num_threads > 0:
             torch.set_num_threads(self.cfg.num_threads)
         if self.cfg.precision not in PRECISIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"vocoder precision must be one of {sorted(PRECISIONS)}, not "
                 f"{self.cfg.precision!r}"
             )

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vs_plugin.errors import ConfigError
 from vs_plugin.interfaces import GANSystem
 from vs_plugin.models import converter as _converter  # noqa: F401  (registers the model)
 from vs_plugin.registry import SYSTEMS
@@ -35,13 +36,13 @@ class ConverterSystem(GANSystem):
         return {"fake": generator(None, batch["ref_mel"], source=batch["mel"])}
 
     def discriminator_losses(self, discs, weights, names, batch, outputs):
-        raise ValueError(
+        raise ConfigError(
             "the converter system trains without discriminators (model.discriminators=[])"
         )
 
     def generator_losses(self, generator, discs, weights, batch, outputs):
         if discs:
-            raise ValueError(
+            raise ConfigError(
                 "the converter system trains without discriminators (model.discriminators=[])"
             )
         mse = F.mse_loss(outputs["fake"].float(), batch["mel"].float())

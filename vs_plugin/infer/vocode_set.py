@@ -1,9 +1,10 @@
-"""Stage 4: vocode the mels of an inference folder and mux the sound onto the test videos.
+"""Vocode the mels of an inference folder and mux the sound onto the set's videos.
 
-``<dir>/mel.scp`` -> ``<dir>/wav/<utt>.wav`` (22050 Hz PCM16) + ``wav.scp``, then (with a data
-dir) ``<dir>/mp4/<utt>.mp4``: the video of ``pairs.tsv``'s video utterance with the generated
-sound track. ``prepare_ground_truth`` first fills a folder with the dump's ground-truth mels
-(raw log-mels: no de-normalisation), so the ground truth is judged through the same vocoder.
+What recipe stage 4 (``vs-vocode``) runs: ``<dir>/mel.scp`` -> ``<dir>/wav/<utt>.wav`` (22050 Hz
+PCM16) + ``wav.scp``, then (with a data dir) ``<dir>/mp4/<utt>.mp4``: the video of
+``pairs.tsv``'s video utterance with the generated sound track. ``prepare_ground_truth`` first
+fills a folder with the dump's ground-truth mels (raw log-mels: no de-normalisation), so the
+ground truth is judged through the same vocoder.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tqdm import tqdm
 
 from vs_plugin.audio.io import save_wav
 from vs_plugin.data.kaldi_dir import write_failed
-from vs_plugin.errors import OutputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.mux import mux
 from vs_plugin.infer.pairing import Pair, read_pairs_tsv, write_pairs_tsv
 from vs_plugin.infer.vocode import vocode
@@ -40,7 +41,7 @@ def prepare_ground_truth(dump_dir: str | Path, out_dir: str | Path, overwrite: b
     return len(scp)
 
 
-def run_stage4(
+def vocode_set(
     in_dir: str | Path,
     vocoder: Vocoder,
     *,
@@ -69,7 +70,9 @@ def run_stage4(
                 save_wav(wav_path, vocode(vocoder, np.load(mel_path)), vocoder.sample_rate)
             if want_mp4:
                 if video_utt not in videos:
-                    raise KeyError(f"video utterance {video_utt!r} is not in the data dir")
+                    raise InputError(
+                        Path(data_dir) / "video.scp", f"video utterance {video_utt!r} is not there"
+                    )
                 mux(videos[video_utt], wav_path, mp4_path)
             counts["done"] += 1
         except OutputError:  # a full disk stops the set: the next item would fail too

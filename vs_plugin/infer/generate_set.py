@@ -1,9 +1,9 @@
-"""Stage 3: generate a mel for every test clip from its video and a chosen reference.
+"""Generate a mel for every clip of a set from its video and a chosen reference.
 
-Reads ``dump/<set>/{video,mel}/feats.scp`` (raw features) and ``data/<set>/utt2category``;
-writes ``<out>/mel/<utt>.npy`` (raw log-mel float32), ``mel.scp``, ``pairs.tsv`` and
-``failed.list``. Finished utterances are skipped on a rerun (every file is written
-atomically) unless ``overwrite``.
+What recipe stage 3 (``vs-infer``) runs. Reads ``dump/<set>/{video,mel}/feats.scp`` (raw
+features) and ``data/<set>/utt2category``; writes ``<out>/mel/<utt>.npy`` (raw log-mel
+float32), ``mel.scp``, ``pairs.tsv`` and ``failed.list``. Finished utterances are skipped on a
+rerun (every file is written atomically) unless ``overwrite``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import yaml
 from tqdm import tqdm
 
 from vs_plugin.data.kaldi_dir import write_failed
-from vs_plugin.errors import OutputError
+from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.generation import (
     GenerationConfig,
     crop_reference,
@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Stage3Config:
+class GenerateSetConfig:
+    """How ``generate_set`` pairs, batches and resumes."""
+
     policy: str = "shuffled"
     pairs_file: str | None = None
     seed: int = 0
@@ -47,16 +49,16 @@ class Stage3Config:
 
 def _load(scp: dict[str, str], utt: str, what: str) -> np.ndarray:
     if utt not in scp:
-        raise KeyError(f"{utt}: no {what} features in the dump")
+        raise InputError(None, f"{utt}: no {what} features in the dump")
     return np.load(scp[utt]).astype(np.float32)
 
 
-def run_stage3(
+def generate_set(
     model: ExportedModel | Mapping[str, ExportedModel],
     data_dir: str | Path,
     dump_dir: str | Path,
     out_dir: str | Path,
-    cfg: Stage3Config | None = None,
+    cfg: GenerateSetConfig | None = None,
     gen: GenerationConfig | None = None,
 ) -> dict[str, int]:
     """Generate every pair; returns counts ``{"done", "skipped", "failed"}``.
@@ -64,14 +66,14 @@ def run_stage3(
     ``model`` is one model for every clip, or one per category (the paper's protocol: the
     model of the video's category generates it, whatever the reference's category).
     """
-    cfg, gen = cfg or Stage3Config(), gen or GenerationConfig()
+    cfg, gen = cfg or GenerateSetConfig(), gen or GenerationConfig()
     data_dir, dump_dir, out_dir = Path(data_dir), Path(dump_dir), Path(out_dir)
     utt2cat = read_scp(data_dir / "utt2category")
     models = model if isinstance(model, Mapping) else None
     if models is not None:
         missing = sorted(set(utt2cat.values()) - set(models))
         if missing:
-            raise KeyError(f"no model for categories {missing} (have {sorted(models)})")
+            raise InputError(None, f"no model for categories {missing} (have {sorted(models)})")
 
     def model_of(p: Pair) -> ExportedModel:
         return models[utt2cat[p.video]] if models is not None else model  # type: ignore[return-value]
