@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vs_plugin.data.layout import STREAMS, read_feats_shape, shape_file
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.utils.files import read_scp
@@ -38,16 +39,6 @@ def _load_table(path: Path) -> dict[str, str]:
         return read_scp(path)
     except ValueError as exc:
         raise InputError(path, str(exc)) from None
-
-
-def _frames_of(shape_table: dict[str, str], path: Path) -> dict[str, int]:
-    out = {}
-    for utt, value in shape_table.items():
-        try:
-            out[utt] = int(value.split(",")[0])
-        except ValueError:
-            raise InputError(path, f"bad shape {value!r} for {utt} (want T,D)") from None
-    return out
 
 
 def _find_table(dump_dir: Path, name: str, given: str | Path | None = None) -> Path | None:
@@ -127,8 +118,10 @@ class DumpDataset(Dataset):
         self.video_norm = Normalizer.load(video_stats) if video_stats is not None else None
 
         scp = {s: _load_table(self.dump_dir / s / "feats.scp") for s in ("mel", "video")}
-        shape_files = {s: self.dump_dir / s / "feats_shape" for s in ("mel", "video")}
-        frames = {s: _frames_of(_load_table(p), p) for s, p in shape_files.items()}
+        frames = {
+            s: {u: t for u, (t, _) in read_feats_shape(shape_file(self.dump_dir, s)).items()}
+            for s in STREAMS
+        }
         utts = sorted(set(scp["mel"]) & set(scp["video"]))
         dropped = sorted(set(scp["mel"]) ^ set(scp["video"]))
         if dropped:

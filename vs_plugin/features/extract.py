@@ -26,6 +26,13 @@ from tqdm import tqdm
 
 from vs_plugin.audio.io import load_audio
 from vs_plugin.data.kaldi_dir import read_data_dir, write_failed
+from vs_plugin.data.layout import (
+    STREAMS,
+    read_feats_shape,
+    shape_file,
+    stream_dir,
+    write_feats_shape,
+)
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.spec import SPEC_FILE, make_spec, read_spec, record_spec, spec_differences
@@ -40,7 +47,6 @@ from vs_plugin.utils.files import (
 from vs_plugin.video.io import read_frames, video_info
 
 log = logging.getLogger("vs_plugin.extract")
-STREAMS = ("mel", "video")
 
 
 @dataclass
@@ -55,10 +61,6 @@ class ExtractConfig:
     def __post_init__(self) -> None:
         if self.stream not in STREAMS:
             raise ConfigError(f"stream must be one of {STREAMS}, not {self.stream!r}")
-
-
-def stream_dir(out: str | Path, stream: str) -> Path:
-    return Path(out) / stream
 
 
 def feature_spec(cfg: ExtractConfig) -> dict[str, Any]:
@@ -166,10 +168,10 @@ def run_job(
 
 def _other_stream_lengths(out: Path, stream: str) -> dict[str, int]:
     other = "video" if stream == "mel" else "mel"
-    shape_file = stream_dir(out, other) / "feats_shape"
-    if not shape_file.is_file():
+    path = shape_file(out, other)
+    if not path.is_file():
         return {}
-    return {u: int(v.split(",")[0]) for u, v in read_scp(shape_file).items()}
+    return {u: t for u, (t, _) in read_feats_shape(path).items()}
 
 
 def merge(
@@ -202,7 +204,7 @@ def merge(
             missing.append((utt, reasons.get(utt, "not extracted (job not run or killed)")))
             continue
         arr = np.load(npy, mmap_mode="r")
-        scp[utt], shapes[utt] = npy, f"{arr.shape[0]},{arr.shape[1]}"
+        scp[utt], shapes[utt] = npy, (int(arr.shape[0]), int(arr.shape[1]))
     write_failed(sdir / "failed.list", missing)
     if not scp:
         raise InputError(sdir, f"no {cfg.stream} features were extracted; see failed.list")
@@ -211,7 +213,7 @@ def merge(
     for utt, shape in shapes.items():
         if utt not in other:
             continue
-        t = int(shape.split(",")[0])
+        t = shape[0]
         mel_t, vid_t = (t, other[utt]) if cfg.stream == "mel" else (other[utt], t)
         if mel_t != cfg.upsample * vid_t:
             bad.append(f"{utt} (mel {mel_t}, video {vid_t})")
@@ -220,7 +222,7 @@ def merge(
             out, f"mel frames != {cfg.upsample} x video frames for {len(bad)}: {', '.join(bad[:3])}"
         )
     write_scp(sdir / "feats.scp", scp)
-    write_scp(sdir / "feats_shape", shapes)
+    write_feats_shape(sdir / "feats_shape", shapes)
     # the dump is self-contained: datasets read categories from it, not from data/
     for table in ("utt2category", "events", "utt2meta"):
         src = Path(data_dir) / table

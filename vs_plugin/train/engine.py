@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader
 
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.dataset import DumpDataset, collate
+from vs_plugin.data.layout import feature_dims
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.spec import DumpSpecs, dump_specs
@@ -291,21 +292,6 @@ def silence_mel(stats_path: Path, mel: MelConfig | None = None) -> np.ndarray:
     if raw.shape[1] != stats.dim:
         raise InputError(stats_path, f"{stats.dim} bins; the mel analysis gives {raw.shape[1]}")
     return stats.transform(raw)[0].astype(np.float32)
-
-
-def feature_dims(set_dir: Path) -> dict[str, int]:
-    """``{"n_mels": ..., "video_dim": ...}`` read from the dump's ``feats_shape`` files."""
-    dims = {}
-    for stream, key in (("mel", "n_mels"), ("video", "video_dim")):
-        path = set_dir / stream / "feats_shape"
-        if not path.is_file():
-            raise InputError(path, "missing (run stage 1, feature extraction, first)")
-        first = path.read_text(encoding="utf-8").split("\n", 1)[0].split()
-        try:
-            dims[key] = int(first[1].split(",")[1])
-        except (IndexError, ValueError):
-            raise InputError(path, f"first line is not '<utt> <frames>,<dims>': {first}") from None
-    return dims
 
 
 def model_specs(

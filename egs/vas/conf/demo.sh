@@ -10,10 +10,12 @@
 #   background_encoder.quantile/tail_frames   stricter energy masking of the background input
 #   acoustic_encoder.event_quantile  the timbre encoder hears the reference's louder frames only
 #   acoustic_encoder.eval_draws      at inference, the timbre vector is the mean over 8 draws of R
+#   acoustic_encoder.pooling         the timbre vector is the final LSTM state and the mean of its frames
 # shellcheck disable=SC2034
 transfer="+model.generator.decoder.film=true data.reference_frames=172
  +model.generator.background_encoder.quantile=0.3 +model.generator.background_encoder.tail_frames=24
- +model.generator.acoustic_encoder.event_quantile=0.5 +model.generator.acoustic_encoder.eval_draws=8"
+ +model.generator.acoustic_encoder.event_quantile=0.5 +model.generator.acoustic_encoder.eval_draws=8
+ +model.generator.acoustic_encoder.pooling=last+mean"
 # shellcheck disable=SC2034
 width="+model.generator.decoder.n_blocks=2 +model.generator.decoder.hidden=128
  +model.generator.decoder.conv_filter=128 +model.generator.decoder.upsample_channels=128
@@ -25,7 +27,7 @@ recipe_opts=(
   --nj 2
   --local-data-opts "--synth-train 32 --synth-valid 2 --synth-test 4"
   --video-feature-opts "image_size=112"
-  --train-overrides "train.epochs=90 train.hold_epochs=45 train.batch_size=8 ${width//$'\n'/} ${transfer//$'\n'/}"
+  --train-overrides "train.epochs=90 train.hold_epochs=45 train.batch_size=8 train.image_every=30 ${width//$'\n'/} ${transfer//$'\n'/}"
   --infer-policies "shuffled cross"
   --eval-policies "shuffled cross"
 )
