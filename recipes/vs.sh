@@ -260,7 +260,7 @@ if run_stage 2; then
     log "stage 2: training ${preset} -> ${dir} (log: ${dir}/train.log, resume: ${exp_dir}/run.sh)"
     log "stage 2: overrides: ${overrides[*]} $*"
     vs-train "${overrides[@]}" "$@" resume_from=auto
-    [[ -f "${dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${dir}/model"; exit 1; }
+    [[ -f "${dir}/model/model.pt" ]] || { log "stage 2: no exported model in ${dir}/model"; exit 1; }
     touch "${marker}"
   }
   if [[ "${per_category}" == true ]]; then
@@ -291,7 +291,7 @@ if run_stage 2; then
     log "stage 2: training ${name} -> ${dir} (log: ${dir}/train.log)"
     # shellcheck disable=SC2086
     vs-train "${args[@]}" ${baseline_overrides} "$@" resume_from=auto
-    [[ -f "${dir}/model/generator.pt" ]] || { log "stage 2: no exported model in ${dir}/model"; exit 1; }
+    [[ -f "${dir}/model/model.pt" ]] || { log "stage 2: no exported model in ${dir}/model"; exit 1; }
     touch "${dir}/model/.done"
   }
   # train_baseline DIR [OVERRIDE...]: REGNET and the converter, joined into DIR/model

@@ -101,7 +101,7 @@ def test_the_hydra_form_exits(capsys):
 
 
 def test_a_model_that_will_not_load_names_its_source(tmp_path):
-    with pytest.raises(InputError, match="cannot load the model") as err:
+    with pytest.raises(InputError, match="not a model folder") as err:
         cli.load_model(tmp_path / "nowhere", "cpu")  # no folder, no fairseq2 card either
     assert str(err.value).startswith(f"{tmp_path / 'nowhere'}: ")
     (tmp_path / "empty").mkdir()

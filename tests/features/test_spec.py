@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import yaml
 
-from tests.infer.tinymodel import FrameStatsConfig, export_tiny
+from tests.infer.tinymodel import FrameStatsConfig, export_tiny, export_tiny_legacy
 from tests.media import make_video, tone
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.bin.extract_features import main
@@ -120,11 +120,8 @@ def test_training_checks_and_older_dumps(tmp_path, caplog):
 
 
 def test_older_export_without_specs_still_loads(tmp_path, caplog):
-    model_dir = export_tiny(tmp_path / "model")
+    model_dir = export_tiny_legacy(tmp_path / "model", recorded_specs=False)
     meta = yaml.safe_load((model_dir / GENERATOR_YAML).read_text(encoding="utf-8"))
-    del meta["format"]
-    meta["video_feature"] = {"name": "test_frame_stats"}  # what older exports recorded
-    (model_dir / GENERATOR_YAML).write_text(yaml.safe_dump(meta), encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="vs_plugin.export"):
         model = load_exported(model_dir)
     assert "older export without the features' recorded options" in caplog.text

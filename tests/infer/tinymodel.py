@@ -72,6 +72,29 @@ class SineVocoder(Vocoder):
         return (0.5 * np.tanh(env) * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
 
 
+def tiny_generator(seed: int = 0):
+    """``(generator, spec)``: the ``tiny`` preset reading ``FEATURE_DIM`` dims, random weights."""
+    from vs_plugin.models.presets import build_generator, generator_spec
+
+    torch.manual_seed(seed)
+    spec = generator_spec("tiny", video_dim=FEATURE_DIM)
+    return build_generator(spec).eval(), spec
+
+
+def write_tiny_stats(folder: Path) -> tuple[Path, Path]:
+    """``(mel.npz, video.npz)`` in ``folder``: mel mean -5 / scale 2, video 0.3 / 0.2."""
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        folder / "mel.npz", mean=np.full(80, -5.0, np.float32), scale=np.full(80, 2.0, np.float32)
+    )
+    np.savez(
+        folder / "video.npz",
+        mean=np.full(FEATURE_DIM, 0.3, np.float32),
+        scale=np.full(FEATURE_DIM, 0.2, np.float32),
+    )
+    return folder / "mel.npz", folder / "video.npz"
+
+
 def export_tiny(
     out_dir: Path,
     seed: int = 0,
@@ -85,25 +108,44 @@ def export_tiny(
     the default mel analysis).
     """
     from vs_plugin.models.export import export_generator
-    from vs_plugin.models.presets import build_generator, generator_spec
 
-    torch.manual_seed(seed)
-    spec = generator_spec("tiny", video_dim=FEATURE_DIM)
-    gen = build_generator(spec).eval()
+    gen, spec = tiny_generator(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stats = out_dir.parent / "stats"
-    stats.mkdir(exist_ok=True)
-    np.savez(
-        stats / "mel.npz", mean=np.full(80, -5.0, np.float32), scale=np.full(80, 2.0, np.float32)
-    )
-    np.savez(
-        stats / "video.npz",
-        mean=np.full(FEATURE_DIM, 0.3, np.float32),
-        scale=np.full(FEATURE_DIM, 0.2, np.float32),
-    )
+    mel_stats, video_stats = write_tiny_stats(out_dir.parent / "stats")
     if video_feature is None:
         video_feature = config_to_dict("test_frame_stats", FrameStatsConfig())
-    export_generator(
-        gen, spec, out_dir, stats / "mel.npz", stats / "video.npz", video_feature, mel=mel
-    )
+    export_generator(gen, spec, out_dir, mel_stats, video_stats, video_feature, mel=mel)
+    return out_dir
+
+
+def export_tiny_legacy(out_dir: Path, seed: int = 0, *, recorded_specs: bool = True) -> Path:
+    """The same model in the layout of exports before ``format`` 3.
+
+    ``generator.pt`` holds the generator's state dict alone, the statistics are npz files,
+    ``generator.yaml`` has ``format`` 2 (``recorded_specs=False``: no format and only the
+    feature's name, as still older exports).
+    """
+    import shutil
+
+    import yaml
+
+    gen, spec = tiny_generator(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(gen.state_dict(), out_dir / "generator.pt")
+    mel_stats, video_stats = write_tiny_stats(out_dir.parent / "stats")
+    shutil.copyfile(mel_stats, out_dir / "mel_stats.npz")
+    shutil.copyfile(video_stats, out_dir / "video_stats.npz")
+    meta: dict = {"generator": spec, "video_feature": {"name": "test_frame_stats"}}
+    if recorded_specs:
+        meta = {
+            "format": 2,
+            "generator": spec,
+            "video_feature": config_to_dict("test_frame_stats", FrameStatsConfig()),
+            "mel": vars(MelConfig()),
+            "arch": None,
+        }
+    (out_dir / "generator.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    card = {"name": "varietysound_legacy", "model_family": "varietysound",
+            "model_config": {"generator": spec}, "checkpoint": "generator.pt"}  # fmt: skip
+    (out_dir / "card.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
     return out_dir

@@ -12,7 +12,7 @@ def _extra_stubs(env, calls):
     venv_bin = env["VS_VENV"] + "/bin"
     bodies = {
         "vs-join-cascade": 'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$2" && '
-        'touch "$2/generator.pt"; shift; done\n',
+        'touch "$2/model.pt"; shift; done\n',
         "vs-ablation-table": 'while [ $# -gt 0 ]; do [ "$1" = --out ] && mkdir -p "$(dirname "$2")"'
         ' && echo "## MCD ablations" > "$2"; shift; done\n',
     }

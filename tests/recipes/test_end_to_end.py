@@ -70,7 +70,7 @@ def test_every_stage_leaves_valid_outputs(demo):
             t_mel = int(read_scp(tmp / "dump" / s / "mel" / "feats_shape")[utt].split(",")[0])
             assert t_mel == 4 * t_vid == 4 * 43
     exp = tmp / "exp" / "e2e"
-    for f in ("config.yaml", "train.log", "model/generator.pt", "model/card.yaml", "run.sh"):
+    for f in ("config.yaml", "train.log", "model/model.pt", "model/card.yaml", "run.sh"):
         assert (exp / f).is_file(), f
     assert list((exp / "tensorboard").glob("events.out.tfevents.*"))
     for policy in ("same", "shuffled", "cross", "gt"):
@@ -128,7 +128,7 @@ def test_killed_training_resumes_through_exp_run_sh(demo):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert list(ckpts.glob("checkpoint_*.pt")), "no checkpoint before the kill"
-    assert not (tmp / "exp" / "resume" / "model" / "generator.pt").exists()
+    assert not (tmp / "exp" / "resume" / "model" / "model.pt").exists()
     resume = tmp / "exp" / "resume" / "run.sh"
     out = subprocess.run([str(resume)], env=recipe_env(tmp), capture_output=True, text=True,
                          timeout=600, check=False)
@@ -137,7 +137,7 @@ def test_killed_training_resumes_through_exp_run_sh(demo):
     assert "resumed from" in log
     # 6 training clips, batch 2: 3 iterations per epoch, 12 epochs in all
     assert "epoch 12 iteration 36:" in log
-    assert (tmp / "exp" / "resume" / "model" / "generator.pt").is_file()
+    assert (tmp / "exp" / "resume" / "model" / "model.pt").is_file()
 
 
 def test_second_recipe_runs_stages_0_1_on_a_folder_corpus(tmp_path):

@@ -88,7 +88,7 @@ def recipe(tmp_path):
         if name == "vs-train":  # training leaves an exported model behind
             body += (
                 'for a in "$@"; do case "$a" in exp_dir=*) d="${a#exp_dir=}";; esac; done\n'
-                'mkdir -p "$d/model" && touch "$d/model/generator.pt"\n'
+                'mkdir -p "$d/model" && touch "$d/model/model.pt"\n'
             )
         if name == "vs-score":
             body += (

@@ -19,7 +19,7 @@ def test_two_trainer_runs_join_into_a_cascade_that_stage3_can_load(tiny_dump, tm
         summary = train(job)
         assert summary["iteration"] == 6
         halves[preset] = tmp_path / preset / "model"
-        assert (halves[preset] / "generator.pt").is_file()
+        assert (halves[preset] / "model.pt").is_file()
     card = export_cascade(halves["regnet_tiny"], halves["converter_tiny"], tmp_path / "cascade")
     model = load_exported(card.parent)
     assert isinstance(model.generator, CascadeGenerator) and model.spec["name"] == "cascade"

@@ -45,7 +45,7 @@ def test_cli_trains_checkpoints_logs_and_exports(tiny_dump, tmp_path):
     assert all(p.startswith("vs_plugin") for p in kinds.values())
     assert record["model"]["preset"] == "tiny" and record["train"]["max_iters"] == 2
     assert (exp / "checkpoints" / "checkpoint_2.pt").is_file()  # saved on the early stop
-    assert (exp / "model" / "generator.pt").is_file() and (exp / "model" / "card.yaml").is_file()
+    assert (exp / "model" / "model.pt").is_file() and (exp / "model" / "card.yaml").is_file()
     exported = yaml.safe_load((exp / "model" / "generator.yaml").read_text())
     assert exported["video_feature"] == video  # the dump's spec, verbatim
     assert exported["mel"] == {k: v for k, v in mel.items() if k != "name"}

@@ -45,4 +45,4 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
     assert not differ, f"ranks disagree on {differ[:5]}"
     # The run wrote one set of files (rank 0): a checkpoint and the exported model.
     assert (tmp_path / "exp" / "checkpoints" / "checkpoint_2.pt").is_file()
-    assert (tmp_path / "exp" / "model" / "generator.pt").is_file()
+    assert (tmp_path / "exp" / "model" / "model.pt").is_file()

@@ -51,8 +51,8 @@ def test_crash_and_resume_matches_an_uninterrupted_run(tiny_dump, tmp_path, monk
         diff = [k for k in a if not torch.equal(a[k], b[k])]
         assert not diff, f"weights differ after resume: {diff[:5]}"
     # The exported generator is the final one.
-    exported = torch.load(tmp_path / "cut" / "model" / "generator.pt", weights_only=True)
-    assert all(torch.equal(exported[k], g_full[k]) for k in g_full)
+    exported = torch.load(tmp_path / "cut" / "model" / "model.pt", weights_only=True)
+    assert all(torch.equal(exported[f"generator.{k}"], g_full[k]) for k in g_full)
 
 
 def _fake_checkpoint(path, iteration: int) -> None:

@@ -29,7 +29,7 @@ from vs_plugin.registry import RegistryError
 if TYPE_CHECKING:
     import torch
 
-    from vs_plugin.models.export import ExportedModel
+    from vs_plugin.models.varietysound import VarietySoundModel
 
 USAGE_ERROR = 2  # argparse's status for a bad command line
 INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -107,7 +107,7 @@ def exit_on_user_errors(prog: str) -> Iterator[None]:
         sys.exit(status)
 
 
-def load_model(source: str | Path, device: str | torch.device) -> ExportedModel:
+def load_model(source: str | Path, device: str | torch.device) -> VarietySoundModel:
     """``load_exported`` for a command: a model that will not load is an ``InputError``.
 
     ``load_exported`` names the file for the problems it knows; anything else it meets (a

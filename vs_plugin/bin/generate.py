@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_pipeline(model_spec: str, vocoder_name: str, device_spec: str) -> tuple:
-    """``(ExportedModel, Vocoder)`` on the chosen device; InputError if the model won't load.
+    """``(VarietySoundModel, Vocoder)`` on the chosen device; InputError if the model won't load.
 
     Shared by ``vs-generate`` and ``vs-demo``, which load once and generate many times.
     """

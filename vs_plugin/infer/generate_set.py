@@ -28,7 +28,7 @@ from vs_plugin.infer.generation import (
     generate_mel,
 )
 from vs_plugin.infer.pairing import Pair, make_pairs, write_pairs_tsv
-from vs_plugin.models.export import ExportedModel
+from vs_plugin.models.varietysound import VarietySoundModel
 from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _load(scp: dict[str, str], utt: str, what: str) -> np.ndarray:
 
 
 def generate_set(
-    model: ExportedModel | Mapping[str, ExportedModel],
+    model: VarietySoundModel | Mapping[str, VarietySoundModel],
     data_dir: str | Path,
     dump_dir: str | Path,
     out_dir: str | Path,
@@ -75,7 +75,7 @@ def generate_set(
         if missing:
             raise InputError(None, f"no model for categories {missing} (have {sorted(models)})")
 
-    def model_of(p: Pair) -> ExportedModel:
+    def model_of(p: Pair) -> VarietySoundModel:
         return models[utt2cat[p.video]] if models is not None else model  # type: ignore[return-value]
 
     video_scp = read_scp(dump_dir / "video" / "feats.scp")
@@ -158,7 +158,7 @@ def generate_set(
     return counts
 
 
-def _generate_group(model: ExportedModel, group, gen: GenerationConfig, seed: int):
+def _generate_group(model: VarietySoundModel, group, gen: GenerationConfig, seed: int):
     if gen.drop_temporal == "noise" or gen.drop_timbre == "noise":
         torch.manual_seed(seed)
     videos = [x[0] for _, x in group]

@@ -1,8 +1,9 @@
-"""From raw features to a raw log-mel with an exported generator (normalise, run, invert).
+"""From raw features to a raw log-mel with an exported model (normalise, run, invert).
 
 Inputs and outputs are Kaldi-order numpy arrays ``(frames, dims)`` of raw (un-normalised)
-values, the form they have on disk; normalisation with the model's statistics happens here.
-Videos longer than ``window`` frames go through overlapping windows (see ``windows``).
+values, the form they have on disk; the model (``VarietySoundModel``) normalises with its
+own statistics. Videos longer than ``window`` frames go through overlapping windows (see
+``windows``) and long references are cropped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 
 from vs_plugin.errors import InputError
 from vs_plugin.infer.windows import overlap_add, plan_windows
-from vs_plugin.models.export import ExportedModel
+from vs_plugin.models.varietysound import VarietySoundModel
 
 TRAIN_FRAMES = 215  # video frames per training clip (10 s at 21.5 fps)
 
@@ -32,16 +33,13 @@ class GenerationConfig:
     seed: int = 0  # for the "noise" ablations
 
 
-def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
-    """``(frames, dims)`` -> ``(1, dims, frames)`` float32 on ``device``."""
-    return torch.from_numpy(np.ascontiguousarray(np.asarray(x, np.float32).T))[None].to(device)
+def _stack(arrays: list[np.ndarray], transpose: bool = False) -> torch.Tensor:
+    """Equal-shaped ``(frames, dims)`` arrays -> float32 ``(B, frames, dims)``.
 
-
-def model_device(model: ExportedModel) -> torch.device:
-    try:
-        return next(model.generator.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
+    ``transpose``: ``(B, dims, frames)`` instead (the model's mel layout).
+    """
+    rows = [np.asarray(x, np.float32) for x in arrays]
+    return torch.from_numpy(np.stack([x.T if transpose else x for x in rows]))
 
 
 def crop_reference(ref_mel: np.ndarray, max_frames: int) -> np.ndarray:
@@ -56,7 +54,7 @@ def crop_reference(ref_mel: np.ndarray, max_frames: int) -> np.ndarray:
 
 
 def generate_batch(
-    model: ExportedModel,
+    model: VarietySoundModel,
     videos: list[np.ndarray],
     refs: list[np.ndarray],
     bgs: list[np.ndarray] | None = None,
@@ -64,26 +62,20 @@ def generate_batch(
 ) -> list[np.ndarray]:
     """Equal-shaped raw inputs -> raw log-mels ``(upsample * T, n_mels)``, one call."""
     cfg = cfg or GenerationConfig()
-    device = model_device(model)
-    v = torch.cat([_to_tensor(model.video_stats.transform(x), device) for x in videos])
-    r = torch.cat([_to_tensor(model.mel_stats.transform(x), device) for x in refs])
-    b = None
-    if bgs is not None:
-        b = torch.cat([_to_tensor(model.mel_stats.transform(x), device) for x in bgs])
-    kwargs = {}
-    if cfg.drop_temporal:
-        kwargs["drop_temporal"] = cfg.drop_temporal
-    if cfg.drop_timbre:
-        kwargs["drop_timbre"] = cfg.drop_timbre
-    gen = model.generator
+    bg = None if bgs is None else _stack(bgs, transpose=True)
     with torch.inference_mode():
-        out = gen(v, r, b, **kwargs)
-    out = out.float().cpu().numpy()
-    return [model.mel_stats.inverse(o.T) for o in out]
+        out = model(
+            _stack(videos),
+            _stack(refs, transpose=True),
+            bg,
+            drop_temporal=cfg.drop_temporal,
+            drop_timbre=cfg.drop_timbre,
+        )
+    return [np.ascontiguousarray(o.T) for o in out.float().cpu().numpy()]
 
 
 def generate_mel(
-    model: ExportedModel,
+    model: VarietySoundModel,
     video: np.ndarray,
     ref_mel: np.ndarray,
     bg_mel: np.ndarray | None = None,

@@ -28,7 +28,7 @@ from vs_plugin.infer.vocode import fit_length, vocode
 from vs_plugin.interfaces import VideoFeature, Vocoder
 from vs_plugin.io.ffmpeg_io import QUIET, reason, source
 from vs_plugin.io.spans import MediaTiming, media_timing
-from vs_plugin.models.export import ExportedModel
+from vs_plugin.models.varietysound import VarietySoundModel
 from vs_plugin.utils.files import sweep_temporaries_of
 from vs_plugin.video.io import picture_chain
 
@@ -141,7 +141,7 @@ def _featurise(feature, before, frames, after, source) -> np.ndarray:
     return feats[start : start + len(frames)]
 
 
-def recorded_video_feature(model: ExportedModel) -> VideoFeature:
+def recorded_video_feature(model: VarietySoundModel) -> VideoFeature:
     """The video feature the model was trained on, built from its recorded spec.
 
     Every option comes from ``generator.yaml`` (as stage 1 recorded it) except the device,
@@ -151,7 +151,7 @@ def recorded_video_feature(model: ExportedModel) -> VideoFeature:
     return build_video_feature(model.video_feature, device=str(device))
 
 
-def load_reference(path: str | Path, model: ExportedModel) -> np.ndarray:
+def load_reference(path: str | Path, model: VarietySoundModel) -> np.ndarray:
     """Raw log-mel of a reference file; InputError for silent, NaN or too-short audio."""
     sr, hop = model.mel.sample_rate, model.mel.hop_length
     need = max(MIN_REFERENCE_SECONDS, model.generator.min_reference_frames * hop / sr)
@@ -164,7 +164,7 @@ def generate_clip(
     video: str | Path,
     reference: str | Path,
     output: str | Path,
-    model: ExportedModel,
+    model: VarietySoundModel,
     vocoder: Vocoder,
     *,
     gen: GenerationConfig | None = None,

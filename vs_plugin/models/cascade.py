@@ -21,7 +21,7 @@ from vs_plugin.models import regnet as _regnet  # noqa: F401  (registers REGNET)
 from vs_plugin.registry import GENERATORS
 
 if TYPE_CHECKING:
-    from vs_plugin.models.export import ExportedModel
+    from vs_plugin.models.varietysound import VarietySoundModel
 
 
 @dataclass
@@ -62,8 +62,8 @@ class CascadeGenerator(Generator):
 
 
 def export_cascade(
-    video_to_sound: str | Path | ExportedModel,
-    converter: str | Path | ExportedModel,
+    video_to_sound: str | Path | VarietySoundModel,
+    converter: str | Path | VarietySoundModel,
     out_dir: str | Path,
 ) -> Path:
     """Join two exported models into ``out_dir`` (a cascade export); returns its card path.
@@ -75,17 +75,17 @@ def export_cascade(
     """
     import numpy as np
 
-    from vs_plugin.models.export import ExportedModel, export_generator, load_exported
+    from vs_plugin.models.export import export_generator, load_exported
+    from vs_plugin.models.varietysound import VarietySoundModel
 
-    def loaded(half: str | Path | ExportedModel) -> ExportedModel:
-        return half if isinstance(half, ExportedModel) else load_exported(half, device="cpu")
+    def loaded(half: str | Path | VarietySoundModel) -> VarietySoundModel:
+        return half if isinstance(half, VarietySoundModel) else load_exported(half, device="cpu")
 
     v2s, conv = loaded(video_to_sound), loaded(converter)
-    if v2s.directory is None:
-        raise ValueError("the video-to-sound half has no folder to take its statistics from")
+    v2s_stats, conv_stats = v2s.mel_stats, conv.mel_stats
     if not (
-        np.allclose(v2s.mel_stats.mean, conv.mel_stats.mean)
-        and np.allclose(v2s.mel_stats.scale, conv.mel_stats.scale)
+        np.allclose(v2s_stats.mean, conv_stats.mean)
+        and np.allclose(v2s_stats.scale, conv_stats.scale)
     ):
         raise InputError(
             conv.directory, f"trained with other mel statistics than {v2s.directory}"
@@ -94,8 +94,6 @@ def export_cascade(
     cascade = CascadeGenerator(CascadeConfig(video_to_sound=v2s.spec, converter=conv.spec))
     cascade.video_to_sound.load_state_dict(v2s.generator.state_dict())
     cascade.converter.load_state_dict(conv.generator.state_dict())
-    src = v2s.directory
     return export_generator(
-        cascade, spec, out_dir, src / "mel_stats.npz", src / "video_stats.npz",
-        v2s.video_feature, mel=v2s.mel,
-    )  # fmt: skip
+        cascade, spec, out_dir, v2s_stats, v2s.video_stats, v2s.video_feature, mel=v2s.mel
+    )

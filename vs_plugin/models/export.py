@@ -1,23 +1,24 @@
-"""Exported generators: a flat state dict plus everything inference needs to use it.
+"""Exported models: the whole :class:`VarietySoundModel` state plus what rebuilds it.
 
-Layout of ``exp/<tag>/model/`` (see docs/CONTRACTS.md): ``generator.pt`` (flat state dict, the
-only file fairseq2 loads), ``generator.yaml`` (generator spec, video-feature spec, mel
-analysis), ``mel_stats.npz`` / ``video_stats.npz`` (normalisation), ``card.yaml`` (a fairseq2
-asset card). ``load_exported`` reads the directory, a ``card.yaml`` path, or a fairseq2 card
-name (the latter through fairseq2, when it is importable).
+Layout of ``exp/<tag>/model/`` (see docs/CONTRACTS.md): ``model.pt`` (the flat state dict of
+the whole model: ``generator.*`` and the normalisation buffers; the file fairseq2 loads),
+``generator.yaml`` (``format`` 3: the model config, i.e. the generator spec, its dims, the
+video-feature spec and the mel analysis), ``mel_stats.npz`` / ``video_stats.npz`` (copies of
+the statistics for tools that read them without torch), ``card.yaml`` (a fairseq2 asset
+card whose ``model_config`` is the same config). ``load_exported`` reads the folder, a
+``card.yaml`` path, or a fairseq2 card name (through fairseq2's asset store, when fairseq2
+is importable; this module never imports the extension).
 
-``generator.yaml`` of ``format`` 2 holds the video-feature spec and mel analysis exactly as
-the training dump's ``feature_spec.yaml`` files recorded them (``vs_plugin.features.spec``);
-inference rebuilds the extractor from it. Older files (no ``format``) recorded only the
-extractor's name and a default mel analysis: they load as before, with a warning.
+Folders exported before ``format`` 3 hold the generator's state dict alone
+(``generator.pt``) and take the statistics from the npz files: they load as before.
+``format`` 2 recorded the feature specs as the dump did; older files (no ``format``)
+recorded only the extractor's name and assumed the default mel analysis: they load with a
+warning.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +30,20 @@ from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import InputError
 from vs_plugin.features.spec import DEFAULT_VIDEO_FEATURE
 from vs_plugin.interfaces import Generator
+from vs_plugin.models.varietysound import VarietySoundModel, VarietySoundModelConfig, config_for
 from vs_plugin.registry import GENERATORS
 from vs_plugin.utils.files import atomic_path, write_text_atomic
 
 log = logging.getLogger("vs_plugin.export")
 
 FAMILY = "varietysound"
-GENERATOR_FILE = "generator.pt"
+MODEL_FILE = "model.pt"
+LEGACY_GENERATOR_FILE = "generator.pt"  # format <= 2: the generator's state dict alone
 SPEC_FILE = "generator.yaml"
 CARD_FILE = "card.yaml"
-SPEC_FORMAT = 2  # generator.yaml records the dump's feature specs (absent: an older export)
-
-
-@dataclass
-class ExportedModel:
-    """A trained generator with its normalisation and the features it expects."""
-
-    generator: Generator
-    spec: dict[str, Any]
-    mel_stats: Normalizer
-    video_stats: Normalizer
-    video_feature: dict[str, Any]  # {"name": ..., **config}: what vs-generate builds
-    mel: MelConfig  # the analysis of the training mels (and of references at inference)
-    directory: Path | None = None
-
-    @property
-    def upsample(self) -> int:
-        return int(self.generator.upsample)
+STATS_FILES = {"mel": "mel_stats.npz", "video": "video_stats.npz"}
+SPEC_FORMAT = 3  # model.pt holds the whole model; generator.yaml its config
+FEATURE_SPEC_FORMAT = 2  # the first format that recorded the dump's feature specs
 
 
 def default_card_name(exp_dir: str | Path) -> str:
@@ -65,12 +53,18 @@ def default_card_name(exp_dir: str | Path) -> str:
     return f"{FAMILY}_{safe}"
 
 
-def card_dict(name: str, spec: dict[str, Any], checkpoint: str, arch: str | None) -> dict:
-    """The fairseq2 asset card for an exported generator."""
+def card_dict(
+    name: str, config: VarietySoundModelConfig, checkpoint: str, arch: str | None
+) -> dict[str, Any]:
+    """The fairseq2 asset card of an exported model.
+
+    The config goes under ``_set_``: fairseq2 merges mappings key by key into the arch's
+    config, which would mix another generator's spec into this one; ``_set_`` replaces.
+    """
     card: dict[str, Any] = {"name": name, "model_family": FAMILY}
     if arch:
         card["model_arch"] = arch
-    card["model_config"] = {"generator": spec}
+    card["model_config"] = {"_set_": config.to_dict()}
     card["checkpoint"] = checkpoint
     return card
 
@@ -79,79 +73,82 @@ def export_generator(
     generator: Generator,
     spec: dict[str, Any],
     out_dir: str | Path,
-    mel_stats_path: str | Path,
-    video_stats_path: str | Path,
+    mel_stats: Normalizer | str | Path,
+    video_stats: Normalizer | str | Path,
     video_feature_spec: dict[str, Any],
     *,
     mel: MelConfig | None = None,
     card_name: str | None = None,
     arch: str | None = None,
-    install_card: bool = False,
 ) -> Path:
-    """Write ``out_dir`` (see module docstring) and return the card's path.
+    """Wrap ``generator`` with its statistics and features, write ``out_dir``; return the card.
 
-    ``video_feature_spec`` and ``mel`` are stored as given: pass the training dump's
-    (``vs_plugin.features.spec.dump_specs``), every field of the video feature included,
-    so that inference rebuilds the same extractor. ``install_card`` also writes a copy of
-    the card, with an absolute checkpoint path, into the fairseq2 user asset folder so that
-    ``load_model(card_name)`` finds it from anywhere.
+    ``mel_stats`` / ``video_stats`` are normalisers or their npz files. ``video_feature_spec``
+    and ``mel`` are stored as given: pass the training dump's
+    (``vs_plugin.features.spec.dump_specs``), every field of the video feature included, so
+    that inference rebuilds the same extractor.
     """
-    mel = mel or MelConfig()
+    config = config_for(generator, spec, video_feature_spec, mel)
+    model = VarietySoundModel(generator, config)
+    model.set_statistics(_normalizer(mel_stats), _normalizer(video_stats))
+    return export_model(model, out_dir, card_name=card_name, arch=arch)
+
+
+def export_model(
+    model: VarietySoundModel,
+    out_dir: str | Path,
+    *,
+    card_name: str | None = None,
+    arch: str | None = None,
+) -> Path:
+    """Write ``out_dir`` (see module docstring) for ``model``; return the card's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    with atomic_path(out / GENERATOR_FILE, suffix=".pt") as tmp:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(out / MODEL_FILE, suffix=".pt") as tmp:
         torch.save(state, tmp)
-    for src, dst in ((mel_stats_path, "mel_stats.npz"), (video_stats_path, "video_stats.npz")):
-        if Path(src).resolve() != (out / dst).resolve():
-            with atomic_path(out / dst, suffix=".npz") as tmp:
-                shutil.copyfile(src, tmp)
-    meta = {
-        "format": SPEC_FORMAT,
-        "generator": spec,
-        "video_feature": dict(video_feature_spec),
-        "mel": dataclasses.asdict(mel),
-        "arch": arch,
-    }
+    model.mel_stats.save(out / STATS_FILES["mel"])
+    model.video_stats.save(out / STATS_FILES["video"])
+    meta = {"format": SPEC_FORMAT, **model.config.to_dict(), "arch": arch}
     write_text_atomic(out / SPEC_FILE, yaml.safe_dump(meta, sort_keys=False))
     name = card_name or default_card_name(out.parent)
-    card = card_dict(name, spec, GENERATOR_FILE, arch)
+    card = card_dict(name, model.config, MODEL_FILE, arch)
     write_text_atomic(out / CARD_FILE, yaml.safe_dump(card, sort_keys=False))
-    if install_card:
-        install_card_file(out / CARD_FILE)
     return out / CARD_FILE
 
 
-def user_asset_dir() -> Path:
-    """fairseq2's user asset folder (``FAIRSEQ2_USER_ASSET_DIR`` or ~/.config/fairseq2/assets)."""
-    import os
-
-    env = os.environ.get("FAIRSEQ2_USER_ASSET_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "fairseq2" / "assets"
+def _normalizer(stats: Normalizer | str | Path) -> Normalizer:
+    return stats if isinstance(stats, Normalizer) else Normalizer.load(stats)
 
 
-def install_card_file(card_path: str | Path) -> Path:
-    """Copy a card into the user asset folder, making its checkpoint path absolute."""
-    card_path = Path(card_path).resolve()
-    card = yaml.safe_load(card_path.read_text(encoding="utf-8"))
-    ckpt = Path(card["checkpoint"])
-    if not ckpt.is_absolute():
-        card["checkpoint"] = str((card_path.parent / ckpt).resolve())
-    dst = user_asset_dir() / "vs_plugin" / f"{card['name']}.yaml"
-    write_text_atomic(dst, yaml.safe_dump(card, sort_keys=False))
-    return dst
+def load_exported(
+    source: str | Path, device: str | torch.device = "cpu", *, strict: bool = True
+) -> VarietySoundModel:
+    """Load an exported model (eval mode, on ``device``) from its folder, card, or card name.
+
+    Raises InputError naming the file for a missing or unreadable part, or naming
+    ``source`` when it is no folder or file and no fairseq2 card resolves it. Folders of
+    older formats load too (see the module docstring).
+    """
+    directory = _resolve_dir(source) or card_directory(str(source))
+    meta_path = directory / SPEC_FILE
+    meta = _read_meta(meta_path)
+    if _format(meta) >= SPEC_FORMAT:
+        model = _load_model(directory, meta, strict)
+    else:
+        model = _load_legacy(directory, meta, strict)
+    model.directory = directory
+    return model.to(device).eval()
 
 
 def _resolve_dir(source: str | Path) -> Path | None:
+    """The model folder that ``source`` (folder, card file, checkpoint) names, else None."""
     path = Path(source)
     if path.is_dir():
         return path
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         card = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        ckpt = Path(card.get("checkpoint", GENERATOR_FILE))
+        ckpt = Path(card.get("checkpoint", MODEL_FILE))
         ckpt = ckpt if ckpt.is_absolute() else path.parent / ckpt
         return ckpt.parent
     if path.is_file() and path.suffix == ".pt":
@@ -159,53 +156,108 @@ def _resolve_dir(source: str | Path) -> Path | None:
     return None
 
 
-def load_exported(
-    source: str | Path, device: str | torch.device = "cpu", *, strict: bool = True
-) -> ExportedModel:
-    """Load an exported model from its folder, its card file, or a fairseq2 card name.
+def card_directory(name: str) -> Path:
+    """The folder of the checkpoint that the fairseq2 asset card ``name`` points at.
 
-    Raises InputError naming the file for a missing or unreadable part. An older
-    ``generator.yaml`` without recorded feature specs loads with the default extractor
-    options and mel analysis, and a logged warning.
+    Imports fairseq2 here, not before: the rest of vs_plugin runs without it. Its asset
+    store sees the cards fairseq2 knows, including those the ``vs_plugin`` extension
+    registers (``VS_PLUGIN_CARD_PATH``). InputError when fairseq2 is missing or knows no
+    such card.
     """
-    directory = _resolve_dir(source)
-    if directory is None:
-        return _load_from_fairseq2_card(str(source), device)
-    meta_path = directory / SPEC_FILE
-    ckpt_path = directory / GENERATOR_FILE
-    for p in (meta_path, ckpt_path, directory / "mel_stats.npz", directory / "video_stats.npz"):
-        if not p.exists():
-            raise InputError(p, "missing from the exported model folder")
+    try:
+        from fairseq2.assets import get_asset_store
+    except ImportError as exc:
+        raise InputError(
+            name, f"not a model folder or card file, and fairseq2 is unavailable ({exc})"
+        ) from None
+    try:
+        uri = get_asset_store().retrieve_card(name).field("checkpoint").as_uri()
+    except Exception as exc:  # unknown name, malformed card: fairseq2's own message
+        raise InputError(
+            name, f"not a model folder, card file or fairseq2 card ({_first_line(exc)})"
+        ) from None
+    if uri.scheme != "file":
+        raise InputError(name, f"the card's checkpoint is not a local file ({uri})")
+    return uri.to_path().parent
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_meta(meta_path: Path) -> dict[str, Any]:
+    if not meta_path.is_file():
+        raise InputError(meta_path, "missing from the exported model folder")
     meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
     if not isinstance(meta, dict) or "generator" not in meta:
         raise InputError(meta_path, "not an exported generator spec (no 'generator' key)")
-    video_feature, mel = _feature_specs(meta, meta_path)
-    generator = GENERATORS.build(meta["generator"])
+    return meta
+
+
+def _format(meta: dict[str, Any]) -> int:
+    fmt = meta.get("format", 1)
+    return fmt if isinstance(fmt, int) else 1
+
+
+def _load_state(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise InputError(path, "missing from the exported model folder")
     try:
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign file
-        raise InputError(ckpt_path, f"not a readable checkpoint ({exc})") from None
+        raise InputError(path, f"not a readable checkpoint ({exc})") from None
+
+
+def _load_into(module: torch.nn.Module, state: dict, path: Path, strict: bool) -> None:
     try:
-        generator.load_state_dict(state, strict=strict)
+        module.load_state_dict(state, strict=strict)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise InputError(ckpt_path, f"does not match {SPEC_FILE}: {first}") from None
-    generator.to(device).eval()
-    return ExportedModel(
-        generator=generator,
-        spec=meta["generator"],
-        mel_stats=Normalizer.load(directory / "mel_stats.npz"),
-        video_stats=Normalizer.load(directory / "video_stats.npz"),
-        video_feature=video_feature,
-        mel=mel,
-        directory=directory,
-    )
+        raise InputError(path, f"does not match {SPEC_FILE}: {_first_line(exc)}") from None
+
+
+def _load_model(directory: Path, meta: dict[str, Any], strict: bool) -> VarietySoundModel:
+    """Format 3: the config from ``generator.yaml``, the whole state from ``model.pt``."""
+    meta_path = directory / SPEC_FILE
+    video_feature, mel = _feature_specs(meta, meta_path)
+    try:
+        config = VarietySoundModelConfig(
+            generator=dict(meta["generator"]),
+            n_mels=int(meta["n_mels"]),
+            video_dim=int(meta["video_dim"]),
+            video_feature=video_feature,
+            mel=mel,
+        )
+        model = VarietySoundModel.from_config(config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(meta_path, f"not a model config ({type(exc).__name__}: {exc})") from None
+    path = directory / MODEL_FILE
+    _load_into(model, _load_state(path), path, strict)
+    return model
+
+
+def _load_legacy(directory: Path, meta: dict[str, Any], strict: bool) -> VarietySoundModel:
+    """Formats 1-2: ``generator.pt`` (generator alone) and the statistics' npz files."""
+    stats_paths = {k: directory / f for k, f in STATS_FILES.items()}
+    for p in stats_paths.values():
+        if not p.is_file():
+            raise InputError(p, "missing from the exported model folder")
+    video_feature, mel = _feature_specs(meta, directory / SPEC_FILE)
+    generator = GENERATORS.build(meta["generator"])
+    path = directory / LEGACY_GENERATOR_FILE
+    _load_into(generator, _load_state(path), path, strict)
+    config = config_for(generator, meta["generator"], video_feature, mel)
+    try:
+        model = VarietySoundModel(generator, config)
+        model.set_statistics(*(Normalizer.load(stats_paths[k]) for k in ("mel", "video")))
+    except ValueError as exc:
+        raise InputError(directory / SPEC_FILE, str(exc)) from None
+    return model
 
 
 def _feature_specs(meta: dict[str, Any], meta_path: Path) -> tuple[dict[str, Any], MelConfig]:
     """The recorded video-feature spec and mel analysis (defaults for older exports)."""
-    fmt = meta.get("format", 1)
-    if not isinstance(fmt, int) or fmt < SPEC_FORMAT:
+    if _format(meta) < FEATURE_SPEC_FORMAT:
         log.warning(
             "%s: older export without the features' recorded options; the video feature is "
             "built from its name with default options and the mel analysis is assumed, "
@@ -220,13 +272,3 @@ def _feature_specs(meta: dict[str, Any], meta_path: Path) -> tuple[dict[str, Any
     except TypeError as exc:
         raise InputError(meta_path, f"'mel' is not a mel analysis ({exc})") from None
     return dict(video_feature), mel
-
-
-def _load_from_fairseq2_card(name: str, device: str | torch.device) -> ExportedModel:
-    """Resolve a card name through fairseq2's asset store, then read its folder."""
-    try:
-        from vs_plugin.fairseq2_ext import card_checkpoint_path
-    except ImportError as exc:
-        raise InputError(name, f"not a model folder, and fairseq2 is unavailable ({exc})") from None
-    ckpt = card_checkpoint_path(name)
-    return load_exported(ckpt.parent, device)
