@@ -130,9 +130,13 @@ class Discriminator(nn.Module, abc.ABC):
 
     Scores may have any shape; least-squares GAN losses average over them. ``needs_video``
     tells the trainer whether to pass video features (else ``None``).
+    ``wants_misaligned_negative`` asks for a third, time-shifted negative in the
+    discriminator's loss (paper eq. 6; the alignment discriminator sets it); a
+    discriminator that takes video is not given one unless it asks.
     """
 
     needs_video: bool = False
+    wants_misaligned_negative: bool = False
 
     def __init__(self, cfg: Any, n_mels: int, video_dim: int, upsample: int) -> None:
         super().__init__()

@@ -69,9 +69,10 @@ def test_time_shift_is_reproducible_with_a_generator() -> None:
 class _Dummy(torch.nn.Module):
     """Scores a mel by its mean; records what it was given."""
 
-    def __init__(self, needs_video: bool) -> None:
+    def __init__(self, needs_video: bool, misaligned: bool | None = None) -> None:
         super().__init__()
         self.needs_video = needs_video
+        self.wants_misaligned_negative = needs_video if misaligned is None else misaligned
         self.seen: list = []
 
     def forward(self, mel, video=None):
@@ -95,6 +96,23 @@ def test_discriminator_step_uses_a_shifted_negative(target: str) -> None:
     d2 = _Dummy(needs_video=False)
     discriminator_step_loss(d2, real, fake, video, cfg)
     assert len(d2.seen) == 2 and all(v is None for _, v in d2.seen)
+    # a discriminator that takes video but does not ask for the negative gets eq. (7) only
+    d3 = _Dummy(needs_video=True, misaligned=False)
+    discriminator_step_loss(d3, real, fake, video, cfg)
+    assert len(d3.seen) == 2 and all(v is video for _, v in d3.seen)
+
+
+def test_only_the_alignment_discriminator_asks_for_the_misaligned_negative() -> None:
+    from vs_plugin.interfaces import Discriminator
+    from vs_plugin.registry import DISCRIMINATORS
+
+    assert Discriminator.wants_misaligned_negative is False
+    wanting = {
+        name
+        for name in DISCRIMINATORS.names()
+        if getattr(DISCRIMINATORS.get(name).cls, "wants_misaligned_negative", False)
+    }
+    assert wanting == {"time_alignment"}
 
 
 def test_generator_step_gradients_and_detach() -> None:

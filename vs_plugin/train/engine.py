@@ -113,8 +113,9 @@ class GANStep:
         # without one, the default system with the options' loss weights.
         self.system = system or SYSTEMS.build(presets.DEFAULT_SYSTEM, options.loss)
         self.discriminators = list(discriminators)
-        for d in self.discriminators:  # a DDP wrapper must still say whether it wants video
-            d.needs_video = bool(getattr(unwrap(d), "needs_video", False))
+        for d in self.discriminators:  # a DDP wrapper must still say what its module wants
+            for flag in ("needs_video", "wants_misaligned_negative"):
+                setattr(d, flag, bool(getattr(unwrap(d), flag, False)))
         self.weights = list(weights)
         self.names = list(names)
         self.opt_g, self.opt_d = opt_g, opt_d

@@ -131,16 +131,17 @@ def discriminator_step_loss(
 ) -> torch.Tensor:
     """One discriminator's loss on a batch (``fake_mel`` is detached here).
 
-    Discriminators with ``needs_video`` (the alignment one) get the video and a third,
-    time-shifted negative (``cfg.shift_target`` picks whether the real or the generated mel
-    is shifted); the others get eq. (7).
+    Discriminators with ``needs_video`` get the video; those that also set
+    ``wants_misaligned_negative`` (the alignment one) get a third, time-shifted negative
+    (``cfg.shift_target`` picks whether the real or the generated mel is shifted), eq. (6);
+    the others get eq. (7).
     """
     cfg = cfg or LossConfig()
     fake_mel = fake_mel.detach()
     real = _scores(disc, real_mel, video)
     fake = _scores(disc, fake_mel, video)
     shifted = None
-    if getattr(disc, "needs_video", False):
+    if getattr(disc, "needs_video", False) and getattr(disc, "wants_misaligned_negative", False):
         if cfg.shift_target not in ("real", "fake"):
             raise ValueError(f"shift_target must be 'real' or 'fake', got {cfg.shift_target!r}")
         source = real_mel if cfg.shift_target == "real" else fake_mel

@@ -40,6 +40,7 @@ class TimeAlignmentDiscriminator(Discriminator):
     """
 
     needs_video = True
+    wants_misaligned_negative = True
 
     def __init__(self, cfg: TimeAlignmentConfig, n_mels: int, video_dim: int, upsample: int):
         super().__init__(cfg, n_mels, video_dim, upsample)
