@@ -3,8 +3,9 @@ takes ``(video, ref_mel, bg_mel)``.
 
 Discriminators: each scores the real mel against the detached generated one (LSGAN); one
 that sets ``wants_misaligned_negative`` (the time-domain alignment discriminator) also gets
-a time-shifted negative (``vs_plugin.train.losses``). Generator: ``lambda_m * L1 + lambda_a * L_adv`` plus,
-when ``lambda_t > 0``, the timbre-consistency term through the generator's acoustic encoder.
+a time-shifted negative (``vs_plugin.train.losses``). Generator: ``lambda_m * L1 +
+lambda_a * L_adv`` plus, when ``lambda_t > 0``, the timbre-consistency term through the
+generator's acoustic encoder.
 Its weights are the training job's ``loss`` section (``LossConfig``).
 """
 
