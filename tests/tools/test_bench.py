@@ -36,5 +36,14 @@ def test_gpu_check_dry_run_on_cpu_writes_every_table(tmp_path):
 def test_bench_help_lists_every_subcommand():
     out = subprocess.run([sys.executable, "-m", "tools.bench", "--help"], cwd=REPO,
                          capture_output=True, text=True, timeout=120, check=True)
-    for sub in ("train", "infer", "prep", "score", "floor"):
+    for sub in ("train", "infer", "prep", "score", "floor", "vocoder"):
         assert sub in out.stdout
+
+
+def test_vocoder_bench_times_each_path_against_torch_fp32():
+    from tools.bench.vocoder import bench_vocoder
+
+    rows = bench_vocoder(0.5, ["torch-fp32", "openvino-fp32"], repeats=1)
+    assert [r["path"] for r in rows] == ["torch-fp32", "openvino-fp32"]
+    assert rows[0]["frames"] == 43 and rows[0]["ratio"] == 1.0 and rows[0]["logmel_l1"] == 0
+    assert rows[1]["s_per_audio_s"] > 0 and rows[1]["logmel_l1"] < 1e-3

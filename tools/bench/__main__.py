@@ -6,6 +6,7 @@
     tools/venv/bin/python -m tools.bench prep
     tools/venv/bin/python -m tools.bench score
     tools/venv/bin/python -m tools.bench floor      # FLOPs of one iteration / one generation
+    tools/venv/bin/python -m tools.bench --threads 1 --repeats 5 vocoder   # HiFi-GAN CPU paths
 
 (run from the repository root).
 
@@ -63,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--batch", type=int, default=4)
     f.add_argument("--frames", type=int, default=215)
 
+    v = sub.add_parser("vocoder", help="HiFi-GAN CPU paths: s per s of audio, L1 to torch fp32")
+    v.add_argument("--seconds", type=float, default=10.0, help="audio length (10 s = 861 frames)")
+    v.add_argument("--paths", default=None,
+                   help="comma-separated, the first is the reference (default: the vocoder's "
+                        "options; see tools/bench/vocoder.py for the experimental ones)")
+
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
 
         rows = bench_score(args.seconds, args.clips, args.scorers.split(","))
         print_table(f"score ({args.seconds:g} s clips)", rows)
+    elif args.cmd == "vocoder":
+        from tools.bench.vocoder import DEFAULT_PATHS, bench_vocoder
+
+        rows = bench_vocoder(args.seconds, (args.paths or DEFAULT_PATHS).split(","),
+                             args.repeats)
+        print_table(f"vocoder (HiFi-GAN, {args.seconds:g} s, CPU, alternated)", rows)
     else:
         from tools.bench.floor import bench_floor
 
