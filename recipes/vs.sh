@@ -56,6 +56,7 @@ test_set=test           # the set generated and scored in stages 3-5
 infer_policies="same shuffled cross"  # reference policies for stage 3
 eval_policies="shuffled cross"  # policies scored in RESULTS.md (shuffled: the paper's evaluation)
 vocoder=hifigan         # hifigan (pretrained, universal) or griffin_lim (fast, lower quality)
+vocoder_opts=""         # k=v ... for the vocoder, e.g. "backend=torch precision=fp32"
 scorers="mcd timbre_similarity mfcc_similarity sfx_similarity reference_match onset disentanglement"
 listening_kit=true      # write the listening-test kits in stage 5
 compare=""              # other systems to score: "name=dir name2=dir2"
@@ -348,12 +349,15 @@ fi
 
 # -- stage 4: vocoding and muxing -----------------------------------------------------------
 if run_stage 4; then
+  voc_opts=()
+  # shellcheck disable=SC2206  # k=v words, split on purpose
+  [[ -n "${vocoder_opts}" ]] && voc_opts=(--vocoder-config ${vocoder_opts})
   gt="${exp_dir}/infer_${test_set}_gt"
   mkdir -p "${gt}"
   if ! is_done "${gt}/.wav.done"; then
     log "stage 4: vocoding ground-truth mels of ${test_set} -> ${gt} (${vocoder})"
     vs-vocode --gt --dump "${dump_dir}/${test_set}" --data "${data_dir}/${test_set}" \
-      --in "${gt}" --vocoder "${vocoder}" --device "${device}" --mux true \
+      --in "${gt}" --vocoder "${vocoder}" "${voc_opts[@]}" --device "${device}" --mux true \
       $([[ ${overwrite} == true ]] && echo --overwrite) 2>&1 | tee "${gt}.log"
     touch "${gt}/.wav.done"
   fi
@@ -365,7 +369,7 @@ if run_stage 4; then
     fi
     log "stage 4: vocoding ${dir}/mel -> wav/, muxing -> mp4/ (${vocoder})"
     mkdir -p "${dir}"
-    vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" \
+    vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" "${voc_opts[@]}" \
       --device "${device}" --mux true $([[ ${overwrite} == true ]] && echo --overwrite) \
       2>&1 | tee "${dir}.vocode.log"
     touch "${dir}/.wav.done"
@@ -374,7 +378,7 @@ if run_stage 4; then
     if is_done "${dir}/.wav.done"; then log "stage 4: ${dir} already vocoded"; continue; fi
     mux=true; [[ "${dir}" == "${ablation_dir}/"* ]] && mux=false  # MCD needs no video
     log "stage 4: vocoding ${dir}/mel -> wav/ (${vocoder}, mux: ${mux})"
-    vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" \
+    vs-vocode --in "${dir}" --data "${data_dir}/${test_set}" --vocoder "${vocoder}" "${voc_opts[@]}" \
       --device "${device}" --mux "${mux}" $([[ ${overwrite} == true ]] && echo --overwrite) \
       2>&1 | tee "${dir}.vocode.log"
     touch "${dir}/.wav.done"

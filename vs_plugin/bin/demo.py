@@ -17,6 +17,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from vs_plugin.bin.cli import command
+from vs_plugin.data.cliargs import VOCODER_CONFIG_HELP, component_spec
 from vs_plugin.errors import ConfigError, InputError
 
 PROG = "vs-demo"
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (0: any free port)")
     p.add_argument("--work-dir", type=Path, help="uploads and results (default: a temp folder)")
     p.add_argument("--vocoder", default="hifigan", help="vocoder name (hifigan, griffin_lim)")
+    p.add_argument(
+        "--vocoder-config", nargs="*", default=[], metavar="K=V", help=VOCODER_CONFIG_HELP
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0...")
     p.add_argument("--window", type=int, default=215, help="video frames per generator window")
     p.add_argument("--overlap", type=int, default=43, help="cross-faded frames between windows")
@@ -93,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.examples is not None and not args.examples.is_dir():
         raise InputError(args.examples, "examples folder not found")
-    model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
+    vocoder_spec = component_spec(args.vocoder, args.vocoder_config)
+    model, vocoder = load_pipeline(args.model, vocoder_spec, args.device)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="vs-demo."))
     app = make_app(make_generate(model, vocoder, args.window, args.overlap), work, args.examples)
     try:

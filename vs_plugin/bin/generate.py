@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 from vs_plugin.bin.cli import command, load_model
+from vs_plugin.data.cliargs import VOCODER_CONFIG_HELP, component_spec
 
 PROG = "vs-generate"
 
@@ -37,14 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $VS_MODEL, now %(default)s)",
     )
     p.add_argument("--vocoder", default="hifigan", help="vocoder name (hifigan, griffin_lim)")
+    p.add_argument(
+        "--vocoder-config", nargs="*", default=[], metavar="K=V", help=VOCODER_CONFIG_HELP
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0...")
     p.add_argument("--window", type=int, default=215, help="video frames per generator window")
     p.add_argument("--overlap", type=int, default=43, help="cross-faded frames between windows")
     return p
 
 
-def load_pipeline(model_spec: str, vocoder_name: str, device_spec: str) -> tuple:
+def load_pipeline(model_spec: str, vocoder_spec: Any, device_spec: str) -> tuple:
     """``(VarietySoundModel, Vocoder)`` on the chosen device; InputError if the model won't load.
+
+    ``vocoder_spec`` is a registered vocoder's name or a ``{"name": ..., **config}`` spec.
 
     Shared by ``vs-generate`` and ``vs-demo``, which load once and generate many times.
     """
@@ -53,7 +60,7 @@ def load_pipeline(model_spec: str, vocoder_name: str, device_spec: str) -> tuple
 
     device = pick_device(device_spec)
     model = load_model(model_spec, device)
-    return model, build_vocoder(vocoder_name, str(device))
+    return model, build_vocoder(vocoder_spec, str(device))
 
 
 @command(PROG)
@@ -70,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 
     check_output(args.output)
     t0 = time.perf_counter()
-    model, vocoder = load_pipeline(args.model, args.vocoder, args.device)
+    vocoder_spec = component_spec(args.vocoder, args.vocoder_config)
+    model, vocoder = load_pipeline(args.model, vocoder_spec, args.device)
     load_time = time.perf_counter() - t0
     gen = GenerationConfig(window=args.window, overlap=args.overlap)
     with torch.inference_mode():

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vs_plugin.bin.cli import command
-from vs_plugin.data.cliargs import str2bool
+from vs_plugin.data.cliargs import VOCODER_CONFIG_HELP, component_spec, str2bool
 from vs_plugin.errors import ConfigError
 from vs_plugin.utils.files import sweep_temporaries
 
@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--in", dest="in_dir", required=True, help="inference folder (mel.scp)")
     p.add_argument("--vocoder", default="hifigan", help="vocoder name (hifigan, griffin_lim)")
+    p.add_argument(
+        "--vocoder-config", nargs="*", default=[], metavar="K=V", help=VOCODER_CONFIG_HELP
+    )
     p.add_argument("--data", default=None, help="data dir of the set (video.scp), for muxing")
     p.add_argument("--mux", type=str2bool, default=True, help="also write mp4/ (needs --data)")
     p.add_argument("--gt", action="store_true", help="vocode the ground truth of --dump")
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.gt:
         prepare_ground_truth(args.dump, args.in_dir, overwrite=args.overwrite)
-    vocoder = build_vocoder(args.vocoder, args.device)
+    vocoder = build_vocoder(component_spec(args.vocoder, args.vocoder_config), args.device)
     counts = vocode_set(
         args.in_dir,
         vocoder,

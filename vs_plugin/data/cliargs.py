@@ -39,6 +39,18 @@ def parse_overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
     return out
 
 
+def component_spec(name: str, pairs: Sequence[str] | None) -> str | dict[str, Any]:
+    """A registry spec from a name and ``k=v`` overrides: the bare name when there are none."""
+    overrides = parse_overrides(pairs)
+    return {"name": name, **overrides} if overrides else name
+
+
+VOCODER_CONFIG_HELP = (
+    "vocoder config overrides, e.g. backend=torch precision=fp32 (HiFi-GAN's CPU default is "
+    "OpenVINO in bfloat16; BENCHMARKS.md)"
+)
+
+
 def setup_logging(log_file: str | Path | None) -> None:
     """Log to stderr and, when given, to a per-job file (appended, one line per event)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
