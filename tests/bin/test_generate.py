@@ -244,3 +244,14 @@ def test_an_unknown_vocoder_is_one_line_naming_the_known_ones(model, reference, 
     assert run(model, video, reference, tmp_path / "out.mp4", "--vocoder", "nope") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope" in err and "hifigan" in err
+
+
+def test_feature_options_that_change_the_features_are_refused(model, reference, tmp_path, capsys):
+    """The model records how its features were made; only runtime options may be set (the
+    runtime options themselves are tested in tests/features/test_runtime.py)."""
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, fps=15)
+    bad = tmp_path / "bad.wav"
+    assert run(model, video, reference, bad, "--feature-config", "step=2") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'step' cannot be set at inference" in err
+    assert not bad.exists()

@@ -27,6 +27,13 @@ from tools.bench.common import machine, print_table, write_json  # noqa: E402
 from vs_plugin.utils.device import pick_device  # noqa: E402
 
 
+def feature_variants(text: str) -> list[dict]:
+    """``'backend=torch;backend=openvino,precision=bf16'`` -> a list of option dicts."""
+    from vs_plugin.data.cliargs import parse_overrides
+
+    return [parse_overrides(v.split(",")) for v in text.split(";")] if text else [{}]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--vocoders", default="hifigan,griffin_lim")
     i.add_argument("--video-feature", default="effnet_rgb_flow")
     i.add_argument("--skip-end-to-end", action="store_true")
+    i.add_argument("--feature-variants", default="",
+                   help="video feature options to compare end to end, ';' between variants, "
+                   "',' between k=v pairs (e.g. 'backend=torch;backend=openvino')")
 
     pr = sub.add_parser("prep", help="stage 0 and stage 1 seconds per clip")
     pr.add_argument("--seconds", type=float, default=10.0)
@@ -86,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         from tools.bench.infer import bench_infer
 
         rows = bench_infer(args.preset, args.seconds, device, args.vocoders.split(","),
-                           args.video_feature, args.repeats, not args.skip_end_to_end)
+                           args.video_feature, args.repeats, not args.skip_end_to_end,
+                           feature_variants(args.feature_variants))
         print_table(f"infer ({args.preset}, {args.seconds:g} s clip)", rows)
     elif args.cmd == "prep":
         from tools.bench.prep import bench_prep

@@ -14,7 +14,7 @@ from tools.bench.common import median, timed
 from tools.bench.media import synth_clips
 from vs_plugin.audio.mel import log_mel
 from vs_plugin.models.presets import build_generator, generator_spec
-from vs_plugin.registry import VOCODERS
+from vs_plugin.registry import VIDEO_FEATURES, VOCODERS
 
 
 def _export(preset: str, video_feature: str, tmp: Path, device: torch.device):
@@ -33,7 +33,10 @@ def _export(preset: str, video_feature: str, tmp: Path, device: torch.device):
 
 
 def bench_infer(preset: str, seconds: float, device: torch.device, vocoders: list[str],
-                video_feature: str, repeats: int, end_to_end: bool) -> list[dict[str, Any]]:
+                video_feature: str, repeats: int, end_to_end: bool,
+                feature_variants: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Generator and vocoder RTFs, then (``end_to_end``) vs-generate's parts for each of
+    ``feature_variants`` (video feature options, e.g. ``{"backend": "torch"}``)."""
     rows = []
     torch.manual_seed(0)
     spec = generator_spec(preset)
@@ -57,20 +60,37 @@ def bench_infer(preset: str, seconds: float, device: torch.device, vocoders: lis
         rows.append({"part": f"vocoder {name}", "seconds": t, "rtf": t / seconds,
                      "x_real_time": seconds / t})
     if end_to_end:
-        from vs_plugin.infer.single import generate_clip
+        rows += _end_to_end(preset, seconds, device, vocoders[0], video_feature, repeats,
+                            feature_variants or [{}])
+    return rows
 
-        tmp = Path(tempfile.mkdtemp(prefix="vs-bench-infer."))
-        clip = synth_clips(seconds, 1, tmp)[0]
-        model = _export(preset, video_feature, tmp, device)
-        voc = VOCODERS.build(vocoders[0]).to(device)
-        generate_clip(clip.path, clip.path, tmp / "warm.mp4", model, voc)  # warm-up
-        report = generate_clip(clip.path, clip.path, tmp / "out.mp4", model, voc)
-        for part, t in report.timings.items():
-            rows.append({"part": f"vs-generate: {part}", "seconds": t, "rtf": t / seconds,
-                         "x_real_time": seconds / t if t else None})
-        after = report.total - report.timings.get("features", 0.0)
-        rows.append({"part": "vs-generate: total", "seconds": report.total,
-                     "rtf": report.total / seconds, "x_real_time": seconds / report.total})
-        rows.append({"part": "vs-generate: after features", "seconds": after,
-                     "rtf": after / seconds, "x_real_time": seconds / after})
+
+def _end_to_end(preset: str, seconds: float, device: torch.device, vocoder: str,
+                video_feature: str, repeats: int,
+                variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """vs-generate's four parts per feature variant (runs interleaved: A B A B ...)."""
+    from vs_plugin.infer.single import generate_clip
+
+    tmp = Path(tempfile.mkdtemp(prefix="vs-bench-infer."))
+    clip = synth_clips(seconds, 1, tmp)[0]
+    model = _export(preset, video_feature, tmp, device)
+    voc = VOCODERS.build(vocoder).to(device)
+    features = [VIDEO_FEATURES.build({"name": video_feature, "device": str(device), **v})
+                for v in variants]
+    runs: list[list[Any]] = [[] for _ in variants]
+    for i in range(repeats + 1):  # the first round warms up (graph compiles, caches)
+        for k, feature in enumerate(features):
+            report = generate_clip(clip.path, clip.path, tmp / f"out{k}.mp4", model, voc,
+                                   feature=feature)
+            if i:
+                runs[k].append(report)
+    rows = []
+    for variant, reports in zip(variants, runs):
+        label = ",".join(f"{k}={v}" for k, v in variant.items()) or "defaults"
+        parts = {part: median([r.timings[part] for r in reports]) for part in reports[0].timings}
+        parts["total"] = median([r.total for r in reports])
+        parts["after features"] = median([r.total - r.timings["features"] for r in reports])
+        for part, t in parts.items():
+            rows.append({"part": f"vs-generate [{label}]: {part}", "seconds": t,
+                         "rtf": t / seconds, "x_real_time": seconds / t if t else None})
     return rows

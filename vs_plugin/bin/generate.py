@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from vs_plugin.bin.cli import command, load_model
-from vs_plugin.data.cliargs import VOCODER_CONFIG_HELP, component_spec
+from vs_plugin.data.cliargs import VOCODER_CONFIG_HELP, component_spec, parse_overrides
 
 PROG = "vs-generate"
 
@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--vocoder-config", nargs="*", default=[], metavar="K=V", help=VOCODER_CONFIG_HELP
     )
+    p.add_argument(
+        "--feature-config", nargs="*", default=[], metavar="K=V",
+        help="runtime options of the model's video feature, e.g. backend=torch (the CPU "
+        "default is OpenVINO, equal to float rounding); options that change the features "
+        "come from the model and are refused",
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0...")
     p.add_argument("--window", type=int, default=215, help="video frames per generator window")
     p.add_argument("--overlap", type=int, default=43, help="cross-faded frames between windows")
@@ -73,17 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from vs_plugin.infer.generation import GenerationConfig
-    from vs_plugin.infer.single import check_output, generate_clip
+    from vs_plugin.infer.single import check_output, generate_clip, recorded_video_feature
 
     check_output(args.output)
     t0 = time.perf_counter()
     vocoder_spec = component_spec(args.vocoder, args.vocoder_config)
     model, vocoder = load_pipeline(args.model, vocoder_spec, args.device)
+    feature = recorded_video_feature(model, parse_overrides(args.feature_config))
     load_time = time.perf_counter() - t0
     gen = GenerationConfig(window=args.window, overlap=args.overlap)
     with torch.inference_mode():
-        report = generate_clip(args.video, args.reference, args.output, model, vocoder, gen=gen)
-    print(report.summary() + f" (+ {load_time:.2f} s loading the model and vocoder)")
+        report = generate_clip(args.video, args.reference, args.output, model, vocoder,
+                               gen=gen, feature=feature)
+    loading = f" (+ {load_time:.2f} s loading the model, its video feature and the vocoder)"
+    print(report.summary() + loading)
     return 0
 
 

@@ -13,9 +13,10 @@ A spec is a mapping (see docs/CONTRACTS.md)::
     upsample: 4              # mel frames per video frame
     feature: {name: effnet_rgb_flow, image_size: 112, ...every field of its config}
 
-Fields in ``RUNTIME_FIELDS`` (device, batch size) say where and how fast features are
-computed, not what they are: they are recorded but ignored when two specs are compared, and
-inference replaces ``device`` with its own.
+Fields in ``RUNTIME_FIELDS`` (device, batch size, backend) say where and how fast features
+are computed, not what they are: they are recorded but ignored when two specs are compared,
+and inference replaces ``device`` with its own (and ``backend`` with ``auto``, which suits
+that device).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import yaml
 
 from vs_plugin.audio.mel import MelConfig
-from vs_plugin.errors import InputError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.registry import VIDEO_FEATURES, Registry, config_to_dict
 from vs_plugin.utils.files import write_text_atomic
 
@@ -39,7 +40,7 @@ log = logging.getLogger("vs_plugin.features.spec")
 SPEC_FILE = "feature_spec.yaml"
 SPEC_VERSION = 1
 DEFAULT_VIDEO_FEATURE = "effnet_rgb_flow"
-RUNTIME_FIELDS = frozenset({"device", "batch_size"})
+RUNTIME_FIELDS = frozenset({"device", "batch_size", "backend"})
 _KEYS = ("version", "stream", "fps", "upsample", "feature")
 
 
@@ -231,15 +232,32 @@ def dump_specs(
     return DumpSpecs(video_feature=video, mel=mel)
 
 
-def build_video_feature(spec: Mapping[str, Any], device: str | None = None) -> Any:
-    """Build the recorded video feature; ``device`` (if given) replaces the recorded one.
+def build_video_feature(
+    spec: Mapping[str, Any],
+    device: str | None = None,
+    runtime: Mapping[str, Any] | None = None,
+) -> Any:
+    """Build the recorded video feature; ``device`` (if given) replaces the recorded one, and
+    then a recorded ``backend`` becomes ``auto`` (the runtime that suits that device).
 
-    Every other field is used as recorded, so the features match the training ones.
-    Raises ``RegistryError`` for an unknown name or field.
+    ``runtime`` sets further ``RUNTIME_FIELDS`` (e.g. ``{"backend": "torch"}``); every other
+    field is used as recorded, so the features match the training ones. Raises
+    ``ConfigError`` when ``runtime`` names a field that changes the features (or ``device``,
+    which has its own argument), ``RegistryError`` for an unknown name or field.
     """
     spec = dict(spec)
+    fields = {f.name for f in dataclasses.fields(VIDEO_FEATURES.get(spec["name"]).config_cls)}
     if device is not None:
-        fields = {f.name for f in dataclasses.fields(VIDEO_FEATURES.get(spec["name"]).config_cls)}
         if "device" in fields:
             spec["device"] = str(device)
+        if "backend" in fields:
+            spec["backend"] = "auto"
+    for key, value in (runtime or {}).items():
+        if key not in RUNTIME_FIELDS - {"device"} or key not in fields:
+            allowed = sorted((RUNTIME_FIELDS - {"device"}) & fields)
+            raise ConfigError(
+                f"video feature option {key!r} cannot be set at inference: the model records "
+                f"how its features were made (settable: {', '.join(allowed) or 'none'})"
+            )
+        spec[key] = value
     return VIDEO_FEATURES.build(spec)

@@ -12,9 +12,10 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,14 +142,18 @@ def _featurise(feature, before, frames, after, source) -> np.ndarray:
     return feats[start : start + len(frames)]
 
 
-def recorded_video_feature(model: VarietySoundModel) -> VideoFeature:
+def recorded_video_feature(
+    model: VarietySoundModel, runtime: Mapping[str, Any] | None = None
+) -> VideoFeature:
     """The video feature the model was trained on, built from its recorded spec.
 
     Every option comes from ``generator.yaml`` (as stage 1 recorded it) except the device,
-    which follows the generator's. Raises RegistryError for an unknown name or field.
+    which follows the generator's, and the runtime-only options in ``runtime`` (backend,
+    batch size). Raises ConfigError for an option that would change the features,
+    RegistryError for an unknown name or field.
     """
     device = next(model.generator.parameters()).device
-    return build_video_feature(model.video_feature, device=str(device))
+    return build_video_feature(model.video_feature, device=str(device), runtime=runtime)
 
 
 def load_reference(path: str | Path, model: VarietySoundModel) -> np.ndarray:

@@ -22,6 +22,7 @@ from vs_plugin.errors import ConfigError
 from vs_plugin.models.vocoders import backends
 from vs_plugin.models.vocoders.hifigan import HiFiGANConfig, HiFiGANVocoder
 from vs_plugin.registry import VOCODERS
+from vs_plugin.utils import runtimes
 
 GUARD = 0.05
 
@@ -92,7 +93,7 @@ def test_windows_tile_the_mel_with_context():
 def test_default_on_the_cpu_is_openvino(clips):
     voc = VOCODERS.build({"name": "hifigan", "device": "cpu"})
     assert voc.cfg == HiFiGANConfig(device="cpu")
-    expected = "bf16" if backends.openvino_has_bf16() else "fp32"
+    expected = "bf16" if runtimes.openvino_has_bf16() else "fp32"
     assert (voc.backend, voc.precision) == ("openvino", expected)
     assert voc.dtype == torch.float32  # the torch module stays fp32: it is only exported
     # another length compiles another shape; repeated lengths reuse theirs

@@ -3,10 +3,9 @@
 Each runner takes a mel batch ``(B, n_mels, frames)`` float32 (natural-log magnitudes) and
 returns the waveform ``(B, 1, frames * hop)`` float32 in [-1, 1]. The graph is built from the
 installed packages only (never downloaded): the folded torch generator is converted once, the
-result is cached in a per-user folder (``VS_PLUGIN_CACHE_DIR``, else
-``$XDG_CACHE_HOME/vs_plugin``, else ``~/.cache/vs_plugin``) under a key made of the
-checkpoint's and config's hash, the backend and the versions of torch, the backend's package
-and this module's graph format, and later processes only read it back.
+result is cached (:mod:`vs_plugin.utils.runtimes`) under a key made of the checkpoint's and
+config's hash, the backend, the versions of torch and the backend's package and this
+module's graph format, and later processes only read it back.
 
 OpenVINO runs a static-shape graph: with a dynamic time axis every new length paid 3 to 4 s
 on its first call, and compiling a static shape in bf16 costs about 2 s plus 4.5 ms per frame
@@ -23,19 +22,10 @@ faster than torch fp32 on a 10 s mel, windows included, on a 2-core AMX CPU; log
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import importlib
-import importlib.metadata
 import logging
 import math
-import os
-import shutil
-import sys
-import tempfile
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,17 +34,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from vs_plugin.errors import ConfigError
+from vs_plugin.utils import runtimes
+from vs_plugin.utils.runtimes import cached_export
 
 log = logging.getLogger("vs_plugin.vocoder")
 
 BACKENDS = ("auto", "torch", "openvino", "onnxruntime")
-# module to import -> (distribution, pip command that installs it at the tested version)
-PACKAGES = {
-    "openvino": ("openvino", "pip install openvino==2026.4.1"),
-    "onnxruntime": ("onnxruntime", "pip install onnxruntime==1.31.1 onnx==1.23.2"),
-    "onnx": ("onnx", "pip install onnx==1.23.2"),
-}
 GRAPH_FORMAT = 1  # bump when the generator's code or the export changes the cached graphs
 COMPILED_SHAPES = 4  # OpenVINO: compiled models kept, one per recent input shape
 WINDOW = 256  # OpenVINO: mel frames per window of a long input (one static shape)
@@ -62,105 +47,13 @@ CONTEXT = 16  # frames of input kept on each side of a window's output (receptiv
 
 
 def require(module: str, backend: str) -> ModuleType:
-    """Import ``module`` for ``backend``, or raise a one-line ConfigError naming the package."""
-    try:
-        if module == "openvino":
-            return import_openvino()
-        return importlib.import_module(module)
-    except ImportError:
-        dist, command = PACKAGES[module]
-        raise ConfigError(
-            f"vocoder backend {backend!r} needs the {dist} package, which is not installed: "
-            f"{command}"
-        ) from None
-
-
-def import_openvino() -> ModuleType:
-    """``openvino``, imported with its usage reporting off.
-
-    ``import openvino`` otherwise sends an 'import' event to the vendor's analytics unless the
-    user opted out (its ``openvino_telemetry`` dependency); while the package is first
-    imported, ``openvino_telemetry`` is made unimportable, so OpenVINO binds its own no-op
-    stub. Other code can still import ``openvino_telemetry`` afterwards.
-    """
-    if "openvino" in sys.modules:
-        return importlib.import_module("openvino")
-    blocked = "openvino_telemetry" not in sys.modules
-    if blocked:
-        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
-    try:
-        return importlib.import_module("openvino")
-    finally:
-        if blocked:
-            sys.modules.pop("openvino_telemetry", None)
-
-
-def cache_root() -> Path:
-    """The per-user cache folder of converted graphs."""
-    env = os.environ.get("VS_PLUGIN_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vs_plugin"
-
-
-def files_digest(paths: list[Path]) -> str:
-    """SHA-256 of the files' bytes, in order (the weights and the network config)."""
-    h = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "none"
+    """Import ``module`` for vocoder ``backend``, or raise a one-line ConfigError."""
+    return runtimes.require(module, f"vocoder backend {backend!r}")
 
 
 def cache_dir(weights_digest: str, backend: str, dists: list[str]) -> Path:
     """``<cache>/hifigan-<backend>-<key>``: key = weights, versions, graph format."""
-    parts = [weights_digest, backend, f"format{GRAPH_FORMAT}", f"torch{torch.__version__}"]
-    parts += [f"{d}{_version(d)}" for d in dists]
-    key = hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
-    return cache_root() / f"hifigan-{backend}-{key}"
-
-
-def cached_export(folder: Path, filename: str, export: Callable[[Path], None]) -> Path:
-    """``folder / filename``, made by ``export(path)`` into a temporary folder on a miss.
-
-    The folder appears whole or not at all (renamed into place), so concurrent processes
-    and killed ones leave no half-written graph; when the cache cannot be written the graph
-    is exported into a private temporary folder instead (a warning, not an error).
-    """
-    target = folder / filename
-    if target.exists():
-        return target
-    if folder.exists():  # a folder without its graph (removed by hand): export again
-        shutil.rmtree(folder, ignore_errors=True)
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp~", dir=folder.parent))
-    except OSError as exc:
-        log.warning("vocoder cache %s not writable (%s): exporting to a temporary folder",
-                    folder.parent, exc)
-        tmp = Path(tempfile.mkdtemp(prefix="vs-vocoder."))
-        export(tmp / filename)
-        return tmp / filename
-    try:
-        export(tmp / filename)
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not target.exists():  # not another process's result: a real failure
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return runtimes.graph_folder("hifigan", weights_digest, backend, GRAPH_FORMAT, dists)
 
 
 def plan_windows(frames: int, window: int, context: int) -> list[tuple[int, int, int]]:
@@ -291,10 +184,3 @@ class ONNXRuntimeRunner:
         """``(B, n_mels, frames)`` float32 -> ``(B, 1, frames * hop)`` float32."""
         mel = np.ascontiguousarray(mel, dtype=np.float32)
         return self.session.run(None, {"mel": mel})[0]
-
-
-@functools.lru_cache(maxsize=1)
-def openvino_has_bf16() -> bool:
-    """Whether OpenVINO's CPU plugin reports bfloat16 arithmetic on this CPU."""
-    ov = require("openvino", "openvino")
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")

@@ -34,11 +34,10 @@ from vs_plugin.models.vocoders.backends import (
     BACKENDS,
     ONNXRuntimeRunner,
     OpenVINORunner,
-    files_digest,
-    openvino_has_bf16,
 )
 from vs_plugin.registry import VOCODERS
 from vs_plugin.utils.device import pick_device
+from vs_plugin.utils.runtimes import files_digest, has_module, openvino_has_bf16
 
 LRELU_SLOPE = 0.1
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -266,7 +265,7 @@ class HiFiGANVocoder(Vocoder):
         if backend == "auto":
             backend = "torch"
             if device.type == "cpu":
-                if importlib.util.find_spec("openvino") is not None:
+                if has_module("openvino"):
                     backend = "openvino"
                 else:
                     log.warning("openvino is not installed: HiFi-GAN runs in torch, about 3 x "

@@ -1,0 +1,156 @@
+"""Optional CPU inference runtimes (OpenVINO, ONNX Runtime) and the cache of converted graphs.
+
+Networks that run outside torch on the CPU (the HiFi-GAN vocoder, the video feature CNNs) are
+converted from their torch modules once and the graph is cached in a per-user folder
+(``VS_PLUGIN_CACHE_DIR``, else ``$XDG_CACHE_HOME/vs_plugin``, else ``~/.cache/vs_plugin``)
+under a key made of the weights' hash, the backend, the graph format and the versions of
+torch and the backend's package. Nothing is ever downloaded: the graph is built from the
+installed packages' weights.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.metadata
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from vs_plugin.errors import ConfigError
+
+log = logging.getLogger("vs_plugin.runtimes")
+
+# module to import -> (distribution, pip command that installs it at the tested version)
+PACKAGES = {
+    "openvino": ("openvino", "pip install openvino==2026.4.1"),
+    "onnxruntime": ("onnxruntime", "pip install onnxruntime==1.31.1 onnx==1.23.2"),
+    "onnx": ("onnx", "pip install onnx==1.23.2"),
+}
+
+
+def require(module: str, user: str) -> ModuleType:
+    """Import ``module`` for ``user`` (e.g. ``"vocoder backend 'openvino'"``), or raise a
+    one-line ConfigError naming the package and the command that installs it."""
+    try:
+        if module == "openvino":
+            return import_openvino()
+        return importlib.import_module(module)
+    except ImportError:
+        dist, command = PACKAGES[module]
+        raise ConfigError(
+            f"{user} needs the {dist} package, which is not installed: {command}"
+        ) from None
+
+
+def has_module(module: str) -> bool:
+    """Whether ``module`` imports (OpenVINO through :func:`import_openvino`)."""
+    try:
+        require(module, module)
+    except ConfigError:
+        return False
+    return True
+
+
+def import_openvino() -> ModuleType:
+    """``openvino``, imported with its usage reporting off.
+
+    ``import openvino`` otherwise sends an 'import' event to the vendor's analytics unless the
+    user opted out (its ``openvino_telemetry`` dependency); while the package is first
+    imported, ``openvino_telemetry`` is made unimportable, so OpenVINO binds its own no-op
+    stub. Other code can still import ``openvino_telemetry`` afterwards.
+    """
+    if "openvino" in sys.modules:
+        return importlib.import_module("openvino")
+    blocked = "openvino_telemetry" not in sys.modules
+    if blocked:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
+    try:
+        return importlib.import_module("openvino")
+    finally:
+        if blocked:
+            sys.modules.pop("openvino_telemetry", None)
+
+
+@functools.lru_cache(maxsize=1)
+def openvino_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin reports bfloat16 arithmetic on this CPU."""
+    ov = require("openvino", "openvino")
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def cache_root() -> Path:
+    """The per-user cache folder of converted graphs."""
+    env = os.environ.get("VS_PLUGIN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vs_plugin"
+
+
+def files_digest(paths: list[Path]) -> str:
+    """SHA-256 of the files' bytes, in order (e.g. the weights and the network config)."""
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def graph_folder(network: str, digest: str, backend: str, graph_format: int,
+                 dists: list[str]) -> Path:
+    """``<cache>/<network>-<backend>-<key>``: key = weights digest, graph format, versions."""
+    parts = [digest, backend, f"format{graph_format}", f"torch{torch.__version__}"]
+    parts += [f"{d}{_version(d)}" for d in dists]
+    key = hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+    return cache_root() / f"{network}-{backend}-{key}"
+
+
+def cached_export(folder: Path, filename: str, export: Callable[[Path], None]) -> Path:
+    """``folder / filename``, made by ``export(path)`` into a temporary folder on a miss.
+
+    The folder appears whole or not at all (renamed into place), so concurrent processes
+    and killed ones leave no half-written graph; when the cache cannot be written the graph
+    is exported into a private temporary folder instead (a warning, not an error).
+    """
+    target = folder / filename
+    if target.exists():
+        return target
+    if folder.exists():  # a folder without its graph (removed by hand): export again
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp~", dir=folder.parent))
+    except OSError as exc:
+        log.warning("graph cache %s not writable (%s): exporting to a temporary folder",
+                    folder.parent, exc)
+        tmp = Path(tempfile.mkdtemp(prefix="vs-graph."))
+        export(tmp / filename)
+        return tmp / filename
+    try:
+        export(tmp / filename)
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not target.exists():  # not another process's result: a real failure
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
