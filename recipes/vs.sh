@@ -41,7 +41,7 @@ width=340               # conformed frame width (px)
 sample_rate=22050       # conformed audio rate (Hz)
 pad=loop                # padding of short clips: loop, silence
 # model / training
-preset=tiny             # paper or tiny
+preset=tiny             # model preset, one of: vs-list --presets --system varietysound
 temporal_encoder=""     # component names ("" = the preset's)
 acoustic_encoder=""     # acoustic (timbre) encoder name ("" = the preset's)
 background_encoder=""   # background encoder name ("" = the preset's)
@@ -93,7 +93,10 @@ fi
 for flag in skip_data_prep skip_train skip_eval overwrite strict listening_kit per_category ablations; do
   [[ "${!flag}" == true || "${!flag}" == false ]] || { log "--${flag//_/-} must be true or false"; exit 1; }
 done
-[[ "${preset}" == paper || "${preset}" == tiny ]] || { log "--preset must be paper or tiny"; exit 1; }
+# the presets come from the package's table (vs_plugin/models/presets.py), not from here
+known_presets="$(vs-list --presets --system varietysound --names | tr '\n' ' ')" \
+  || { log "vs-list --presets failed: is the environment (${VS_VENV}) complete?"; exit 1; }
+[[ " ${known_presets}" == *" ${preset} "* ]] || { log "--preset: unknown preset '${preset}' (known: ${known_presets% })"; exit 1; }
 
 [[ -z "${tag}" ]] && tag="$(basename "$(pwd)")_${preset}"  # e.g. vas_tiny
 exp_dir="${exp_root}/${tag}"

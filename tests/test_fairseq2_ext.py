@@ -48,17 +48,26 @@ def test_init_fairseq2_discovers_the_extension_by_entry_point():
         from fairseq2 import init_fairseq2
         from fairseq2.models import ModelHubAccessor
         from vs_plugin.models.varietysound import VarietySoundModel, VarietySoundModelConfig
+        from fairseq2.assets import get_asset_store
+        from vs_plugin.models.presets import preset_names
         init_fairseq2()
         hub = ModelHubAccessor("varietysound", VarietySoundModel, VarietySoundModelConfig)()
         archs = sorted(hub.get_archs())
         tiny = hub.get_arch_config("tiny")
+        cards = {}
+        for arch in preset_names(system="varietysound"):
+            card = get_asset_store().retrieve_card(f"varietysound_{arch}")
+            cards[arch] = [card.field(k).as_(str) for k in ("model_family", "model_arch")]
         print(json.dumps({"eps": eps, "archs": archs, "tiny_gen": tiny.generator["name"],
-                          "dims": [tiny.n_mels, tiny.video_dim]}))
+                          "dims": [tiny.n_mels, tiny.video_dim], "cards": cards,
+                          "presets": preset_names(system="varietysound")}))
         """
     )
     res = last_json(out)
     assert "vs_plugin.fairseq2_ext:setup_vs_plugin_extension" in res["eps"]
-    assert {"paper", "tiny"} <= set(res["archs"])
+    # The archs and their base cards are the presets' table, every VarietySound preset.
+    assert {"paper", "tiny"} <= set(res["presets"]) and set(res["archs"]) == set(res["presets"])
+    assert res["cards"] == {arch: ["varietysound", arch] for arch in res["presets"]}
     assert res["tiny_gen"] == "varietysound" and res["dims"] == [80, 2048]
 
 

@@ -17,16 +17,19 @@ from pathlib import Path
 
 from fairseq2.composition import (
     register_file_assets,
+    register_in_memory_assets,
     register_model_family,
-    register_package_assets,
 )
 from fairseq2.runtime.config_registry import ConfigRegistrar
 from fairseq2.runtime.dependency import DependencyContainer
 
+from vs_plugin.models.presets import generator_spec, preset_names
 from vs_plugin.models.varietysound import VarietySoundModel, VarietySoundModelConfig
 
 FAMILY = "varietysound"
-ARCHS = ("paper", "tiny")
+#: The archs: the presets of ``vs_plugin.models.presets`` whose models this family loads end to
+#: end, those that the ``varietysound`` GAN system trains (the cascade's halves are not).
+ARCHS = tuple(preset_names(system="varietysound"))
 #: Extra asset cards (os.pathsep-separated): card files, folders of cards, or exported model
 #: folders such as ``exp/<tag>/model`` (their ``card.yaml``).
 CARD_PATH_ENV = "VS_PLUGIN_CARD_PATH"
@@ -39,8 +42,6 @@ def create_varietysound_model(config: VarietySoundModelConfig) -> VarietySoundMo
 
 def arch_config(preset: str) -> VarietySoundModelConfig:
     """The config of a preset: its generator spec and dims, the default features."""
-    from vs_plugin.models.presets import generator_spec
-
     spec = generator_spec(preset)
     return VarietySoundModelConfig(
         generator=spec, n_mels=int(spec["n_mels"]), video_dim=int(spec["video_dim"])
@@ -55,6 +56,17 @@ def _register_archs(container: DependencyContainer) -> None:
 
     for preset in ARCHS:
         arch(preset)(make(preset))
+
+
+def base_cards() -> list[dict[str, object]]:
+    """The base card of each arch, ``varietysound_<arch>``: its family and arch, no checkpoint.
+
+    A trained generator's card (written by the recipe's stage 2 into
+    ``exp/<tag>/model/card.yaml``) names the family and arch plus its checkpoint.
+    """
+    return [
+        {"name": f"{FAMILY}_{arch}", "model_family": FAMILY, "model_arch": arch} for arch in ARCHS
+    ]
 
 
 def _register_card_path(container: DependencyContainer) -> None:
@@ -77,5 +89,5 @@ def setup_vs_plugin_extension(container: DependencyContainer) -> None:
         supports_meta=False,
     )
     _register_archs(container)
-    register_package_assets(container, "vs_plugin.cards")
+    register_in_memory_assets(container, "vs_plugin", base_cards())
     _register_card_path(container)

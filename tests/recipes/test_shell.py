@@ -7,13 +7,19 @@ were called, so these tests check the driver itself in a second or two.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from vs_plugin.models.presets import preset_names
+
 REPO = Path(__file__).resolve().parents[2]
+#: The presets the recipe trains, from the package's table (what the real vs-list prints).
+RECIPE_PRESETS = preset_names(system="varietysound")
 STUBS = [
     "vs-list",
     "vs-prepare-data",
@@ -95,6 +101,9 @@ def recipe(tmp_path):
                 'while [ $# -gt 0 ]; do [ "$1" = --results ] && echo "# results" > "$2"; '
                 "shift; done\n"
             )
+        if name == "vs-list":  # the recipe's --preset check, run every time: not logged
+            names = "\\n".join(RECIPE_PRESETS)
+            body = f"#!/usr/bin/env bash\nprintf '{names}\\n'\n"
         stub.write_text(body, encoding="utf-8")
         stub.chmod(0o755)
     egs = tmp_path / "repo" / "egs" / "vas"
@@ -201,9 +210,31 @@ def test_component_flags_become_hydra_overrides(recipe):
 def test_bad_options_fail_fast(recipe):
     egs, env, _ = recipe
     out = run(["./run.sh", "--preset", "huge"], egs, env)
-    assert out.returncode != 0 and "paper or tiny" in out.stderr
+    assert out.returncode != 0
+    assert f"unknown preset 'huge' (known: {' '.join(RECIPE_PRESETS)})" in out.stderr
+    out = run(["./run.sh", "--preset", "regnet"], egs, env)  # a preset, of another system
+    assert out.returncode != 0 and "unknown preset 'regnet'" in out.stderr
     out = run(["./run.sh", "--no-such-thing", "1"], egs, env)
     assert out.returncode != 0 and "unknown option --no-such-thing" in out.stderr
+
+
+def test_preset_check_asks_the_package(recipe):
+    """The real ``vs-list`` decides which ``--preset`` passes; the error lists the valid ones."""
+    egs, env, calls = recipe
+    vs_list = Path(env["VS_VENV"]) / "bin" / "vs-list"
+    vs_list.write_text(
+        "#!/usr/bin/env bash\n"
+        f"PYTHONPATH={shlex.quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}} "
+        f'exec {shlex.quote(sys.executable)} -m vs_plugin.bin.list_components "$@"\n',
+        encoding="utf-8",
+    )
+    for preset in RECIPE_PRESETS:  # stage 6: past every stage, so only the checks run
+        out = run(["./run.sh", "--preset", preset, "--tag", "t", "--stage", "6"], egs, env)
+        assert out.returncode == 0, out.stderr
+    out = run(["./run.sh", "--preset", "huge", "--stage", "6"], egs, env)
+    assert out.returncode != 0
+    assert f"unknown preset 'huge' (known: {' '.join(RECIPE_PRESETS)})" in out.stderr
+    assert not calls.exists()  # no stage ran
 
 
 def test_stage1_jobs_and_merge_get_the_same_feature_options(recipe):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 from hydra import compose, initialize_config_module
+from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 import vs_plugin.train.config  # noqa: F401  (registers the schema)
+from vs_plugin.errors import ConfigError
 from vs_plugin.models import presets
-from vs_plugin.train.engine import model_specs
+from vs_plugin.train.engine import check_model, model_specs, system_spec, train
 from vs_plugin.train.schedule import regnet_milestones, regnet_scheduler
 
 
@@ -46,6 +48,43 @@ def test_tiny_preset_overrides_and_ablations():
     assert [d["name"] for d in model_specs(OmegaConf.to_container(cfg.model))[1]] == [
         "multi_window_mel"
     ]
+
+
+@pytest.mark.parametrize("name", list(presets.PRESETS))
+def test_every_preset_composes_to_its_table_entry(name):
+    """``preset=X`` builds exactly the table's models: the YAML restates none of them."""
+    model = OmegaConf.to_container(_compose(f"preset={name}").model)
+    assert model["preset"] == name
+    assert model_specs(model) == (presets.generator_spec(name), presets.discriminator_specs(name))
+    assert system_spec(model) == presets.system_spec(name)
+
+
+def test_generator_fields_need_no_plus_and_a_misspelt_one_is_named():
+    """Any field of the generator's parts overrides without ``+``; ``+`` still works."""
+    plain = _compose(
+        "preset=tiny", "model.generator.decoder.n_blocks=2",
+        "model.generator.acoustic_encoder.lstm_hidden=48", "model.generator.use_background=false",
+    )  # fmt: skip
+    gspec, _ = model_specs(OmegaConf.to_container(plain.model))
+    assert gspec["decoder"]["n_blocks"] == 2 and gspec["acoustic_encoder"]["lstm_hidden"] == 48
+    assert gspec["use_background"] is False
+    assert gspec["decoder"]["hidden"] == presets.generator_spec("tiny")["decoder"]["hidden"]
+    plus = _compose("preset=tiny", "+model.generator.decoder.n_blocks=2")
+    assert model_specs(OmegaConf.to_container(plus.model))[0]["decoder"]["n_blocks"] == 2
+    check_model(OmegaConf.to_container(plain.model))
+    bad = _compose("preset=tiny", "model.generator.decoder.n_blcks=2")
+    with pytest.raises(ConfigError, match=r"model\.generator\.decoder\.n_blcks: .*n_blocks"):
+        check_model(OmegaConf.to_container(bad.model))
+    with pytest.raises(ConfigCompositionException, match="model.generatr"):
+        _compose("model.generatr.decoder.n_blocks=2")  # the rest of the config stays closed
+
+
+def test_training_refuses_a_misspelt_generator_field_before_reading_data(tmp_path):
+    job = {"dump_dir": str(tmp_path / "no_dump"), "exp_dir": str(tmp_path / "exp"),
+           "model": {"preset": "tiny", "generator": {"decoder": {"n_blcks": 2}}}}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"model\.generator\.decoder\.n_blcks"):
+        train(job)
+    assert not (tmp_path / "exp").exists()
 
 
 @pytest.mark.parametrize("epoch_length", [1, 7])

@@ -2,7 +2,7 @@
 
     vs-train preset=paper dump_dir=dump exp_dir=exp/vas_paper
     vs-train preset=tiny ablation=no_mel_disc train.batch_size=16 train.categories=[dog]
-    vs-train model.generator.temporal_encoder.name=my_encoder +model.generator.decoder.n_blocks=6
+    vs-train model.generator.temporal_encoder.name=my_encoder model.generator.decoder.n_blocks=6
     torchrun --nproc_per_node=4 -m vs_plugin.bin.train ...   (or dist.nproc_per_node=4)
 
 Resumes from the newest valid checkpoint in ``<exp_dir>/checkpoints`` (``resume_from=auto``).

@@ -1,7 +1,13 @@
-"""Named model sizes: ``paper`` (Table 3) and ``tiny`` (same structure, CPU-sized).
+"""Named models: ``paper`` (Table 3), ``tiny`` (same structure, CPU-sized) and the cascade
+baseline's halves (``regnet``, ``converter`` and their ``_tiny`` sizes).
 
 A preset is a generator spec plus a list of discriminator specs, all plain dicts that the
 registries build; every dimension comes from these dicts and the runtime arguments.
+
+:data:`PRESETS` is the one table of presets. Everything else that names them derives from it
+(the fairseq2 archs and base cards, ``vs-list --presets``, the recipe's ``--preset`` check)
+or is tested against it (the Hydra training presets, ``vs_plugin/conf/preset/<name>.yaml``,
+which hold training settings and select the model by name only).
 
     spec = generator_spec("tiny", video_dim=512)
     gen = build_generator(spec)
@@ -13,13 +19,15 @@ registries build; every dimension comes from these dicts and the runtime argumen
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import nn
 
+from vs_plugin.errors import ConfigError
 from vs_plugin.interfaces import Discriminator, Generator
-from vs_plugin.registry import DISCRIMINATORS, GENERATORS
+from vs_plugin.registry import DISCRIMINATORS, GENERATORS, REGISTRIES, registry
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
@@ -147,6 +155,11 @@ def _preset(preset: str) -> dict[str, Any]:
         raise KeyError(f"unknown model preset {preset!r}; presets: {', '.join(PRESETS)}") from None
 
 
+def preset_names(system: str | None = None) -> list[str]:
+    """Every preset's name in table order; with ``system``, only the presets it trains."""
+    return [name for name in PRESETS if system is None or system_spec(name)["name"] == system]
+
+
 def generator_spec(preset: str = "paper", **overrides: Any) -> dict[str, Any]:
     """The generator spec of ``preset`` with ``overrides`` merged in (nested dicts merge)."""
     return _merge(_preset(preset)["generator"], overrides)
@@ -160,6 +173,31 @@ def discriminator_specs(preset: str = "paper") -> list[dict[str, Any]]:
 def system_spec(preset: str = "paper") -> dict[str, Any]:
     """The GAN system that trains ``preset``'s models (``varietysound`` unless it names one)."""
     return copy.deepcopy(_preset(preset).get("system", DEFAULT_SYSTEM))
+
+
+def check_spec(spec: Mapping[str, Any], kind: str = "generator", where: str = "") -> None:
+    """Raise :class:`ConfigError` naming the first field of ``spec`` its component lacks.
+
+    ``spec`` is a registry spec of ``kind`` (``{"name": ..., **fields}``). A field named after
+    a component kind whose value is a spec with a ``name`` (a generator's ``decoder``, ...) is
+    checked against that kind's entry in turn. ``where`` is the spec's place in the config
+    (``model.generator``), the prefix of the field path in the message; an unknown component
+    name is the registry's own error. Building the spec checks the same; this does it without
+    building anything, so that a misspelt override fails before a run starts.
+    """
+    where = where or kind
+    entry = registry(kind).get(spec["name"])
+    fields = {f.name for f in dataclasses.fields(entry.config_cls)}
+    for key, value in spec.items():
+        if key == "name":
+            continue
+        if key not in fields:
+            raise ConfigError(
+                f"{where}.{key}: {kind} {entry.name!r} has no field {key!r}; its fields are "
+                f"{', '.join(sorted(fields))}"
+            )
+        if key in REGISTRIES and isinstance(value, Mapping) and "name" in value:
+            check_spec(value, key, f"{where}.{key}")
 
 
 def build_generator(spec: Mapping[str, Any] | str) -> Generator:

@@ -3,7 +3,8 @@
 Defaults are the paper's (batch 48, 500 epochs, AdamW (0.5, 0.999), 2e-4 held for 100
 epochs then linear decay; the loss weights lambda_m = 10000, lambda_a = 1 live in
 ``vs_plugin.train.losses.LossConfig``). The YAML presets in ``vs_plugin/conf/preset/`` only
-change what differs from them.
+change what differs from them, and name their model (``model.preset``) without restating it:
+the models are ``vs_plugin.models.presets.PRESETS``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
 
 from vs_plugin.train.losses import LossConfig
 
@@ -23,6 +25,8 @@ class ModelConfig:
     # A ``vs_plugin.models.presets`` name: the generator and discriminator defaults.
     preset: str = "paper"
     # Deep-merged onto ``generator_spec(preset)``; a part whose ``name`` changes is replaced.
+    # Open to new keys (see ``schema``): ``model.generator.decoder.n_blocks=6`` needs no ``+``;
+    # a field the component does not have is a ConfigError when the run starts.
     generator: dict[str, Any] = field(default_factory=dict)
     # None: the preset's discriminators. Else a list of names or ``{name, weight, ...}``
     # (fields not given come from the preset's spec of that name).
@@ -106,4 +110,17 @@ class TrainJobConfig:
     dist: DistConfig = field(default_factory=DistConfig)
 
 
-ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainJobConfig)
+def schema() -> DictConfig:
+    """``TrainJobConfig`` as Hydra's schema, with ``model.generator`` open to new keys.
+
+    Hydra closes the composed config (struct mode), so a key that no config file sets could
+    only be added with a leading ``+``; ``model.generator`` holds overrides of the preset's
+    spec, which the preset files do not restate, so it is left open. Its keys are checked
+    against the components' fields instead (``vs_plugin.models.presets.check_spec``).
+    """
+    node = OmegaConf.structured(TrainJobConfig)
+    OmegaConf.set_struct(node.model.generator, False)
+    return node
+
+
+ConfigStore.instance().store(name=SCHEMA_NAME, node=schema())

@@ -303,7 +303,8 @@ def model_specs(
     ``dims`` (the features' ``n_mels`` / ``video_dim``) override the preset's; an explicit,
     different value in ``model_cfg.generator`` is an error. Discriminator entries are names
     or dicts; fields they leave out come from the preset's spec of the same name (so an
-    ablation only has to list the names it keeps).
+    ablation only has to list the names it keeps). Nothing is looked up in the registries:
+    :func:`check_model` does that.
     """
     preset = model_cfg.get("preset", "paper")
     overrides = dict(model_cfg.get("generator") or {})
@@ -323,6 +324,16 @@ def model_specs(
         item = {"name": item} if isinstance(item, str) else dict(item)
         dspecs.append({"weight": 1.0, **base.get(item["name"], {}), **item})
     return gspec, dspecs
+
+
+def check_model(model_cfg: Mapping[str, Any]) -> None:
+    """A ConfigError naming a generator field its component does not have, before any run.
+
+    ``model.generator`` takes any key without Hydra's ``+`` (``vs_plugin.train.config``), so a
+    misspelt ``model.generator.decoder.n_blcks`` is caught here, against the components'
+    configs; an unknown component name is the registry's error.
+    """
+    presets.check_spec(model_specs(model_cfg)[0], "generator", "model.generator")
 
 
 def system_spec(model_cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -885,6 +896,7 @@ def train(job: Any) -> dict[str, Any] | None:
     """
     merged = OmegaConf.merge(OmegaConf.structured(TrainJobConfig), job)
     container = OmegaConf.to_container(merged, resolve=True)
+    check_model(container["model"])  # a misspelt field fails here, before any process starts
     backend = pick_backend(merged.dist.backend, merged.dist.nproc_per_node)
     if backend is None:
         return run_training(0, container)

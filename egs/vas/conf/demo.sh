@@ -12,14 +12,14 @@
 #   acoustic_encoder.eval_draws      at inference, the timbre vector is the mean over 8 draws of R
 #   acoustic_encoder.pooling         the timbre vector is the final LSTM state and the mean of its frames
 # shellcheck disable=SC2034
-transfer="+model.generator.decoder.film=true data.reference_frames=172
- +model.generator.background_encoder.quantile=0.3 +model.generator.background_encoder.tail_frames=24
- +model.generator.acoustic_encoder.event_quantile=0.5 +model.generator.acoustic_encoder.eval_draws=8
- +model.generator.acoustic_encoder.pooling=last+mean"
+transfer="model.generator.decoder.film=true data.reference_frames=172
+ model.generator.background_encoder.quantile=0.3 model.generator.background_encoder.tail_frames=24
+ model.generator.acoustic_encoder.event_quantile=0.5 model.generator.acoustic_encoder.eval_draws=8
+ model.generator.acoustic_encoder.pooling=last+mean"
 # shellcheck disable=SC2034
-width="+model.generator.decoder.n_blocks=2 +model.generator.decoder.hidden=128
- +model.generator.decoder.conv_filter=128 +model.generator.decoder.upsample_channels=128
- +model.generator.acoustic_encoder.channels=128 +model.generator.acoustic_encoder.lstm_hidden=64"
+width="model.generator.decoder.n_blocks=2 model.generator.decoder.hidden=128
+ model.generator.decoder.conv_filter=128 model.generator.decoder.upsample_channels=128
+ model.generator.acoustic_encoder.channels=128 model.generator.acoustic_encoder.lstm_hidden=64"
 # shellcheck disable=SC2034
 recipe_opts=(
   --preset tiny

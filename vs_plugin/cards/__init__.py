@@ -1,1 +1,0 @@
-"""Packaged fairseq2 asset cards (the base cards of the presets)."""
