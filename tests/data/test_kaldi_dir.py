@@ -59,6 +59,9 @@ def test_a_written_set_reads_back_whole(data, tmp_path):
     assert got.category == {"dog-a": "dog", "dog-b": "dog", "drum-a": "drum"}
     assert got.meta_of("dog-b") == {"utt": "dog-b", "events": [0.5]}
     assert got.file(UTT2META) == data / UTT2META
+    assert got.record("drum-a") == got.records["drum-a"]
+    with pytest.raises(InputError, match=r"video\.scp: nope: not listed"):
+        got.record("nope")
 
 
 def test_missing_folder_or_required_table_is_named(data, tmp_path):

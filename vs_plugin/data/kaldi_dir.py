@@ -102,22 +102,28 @@ class DataDir:
         """The set's utterances: the ids of ``video.scp``, sorted (none if it was not read)."""
         return sorted(self.video)
 
+    def record(self, utt: str) -> Record:
+        """The :class:`Record` of one utterance of ``video.scp``.
+
+        Raises InputError naming ``video.scp`` when ``utt`` is not there.
+        """
+        if utt not in self.video:
+            raise InputError(self.file(VIDEO_SCP), f"{utt}: not listed")
+        return Record(
+            utt=utt,
+            category=self.category.get(utt, ""),
+            video=Path(self.video[utt]),
+            wav=Path(self.wav.get(utt, "")),
+            source=Path(self.source[utt]) if utt in self.source else None,
+            meta=Path(self.meta[utt]) if utt in self.meta else None,
+            events=self.events.get(utt),
+            timbre=self.timbre.get(utt),
+        )
+
     @property
     def records(self) -> dict[str, Record]:
-        """One :class:`Record` per utterance of ``video.scp``, in file order."""
-        return {
-            utt: Record(
-                utt=utt,
-                category=self.category.get(utt, ""),
-                video=Path(video),
-                wav=Path(self.wav.get(utt, "")),
-                source=Path(self.source[utt]) if utt in self.source else None,
-                meta=Path(self.meta[utt]) if utt in self.meta else None,
-                events=self.events.get(utt),
-                timbre=self.timbre.get(utt),
-            )
-            for utt, video in self.video.items()
-        }
+        """One :class:`Record` per utterance of ``video.scp``, in file order (built anew)."""
+        return {utt: self.record(utt) for utt in self.video}
 
     def meta_of(self, utt: str) -> dict[str, Any]:
         """The ground truth of ``utt``: its ``utt2meta`` JSON file, or the inline JSON there.

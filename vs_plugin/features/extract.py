@@ -145,7 +145,7 @@ def run_job(
     failures: dict[str, str] = {}
     extractor = build_extractor(cfg, spec) if todo else None
     for utt in tqdm(todo, desc=f"{cfg.stream} job {job}/{nj}", unit="utt", mininterval=2.0):
-        rec = data.records[utt]
+        rec = data.record(utt)
         try:
             if cfg.stream == "mel":
                 feats = mel_of(extractor, rec.wav, cfg)

@@ -27,7 +27,7 @@ from vs_plugin.infer.generation import (
     generate_batch,
     generate_mel,
 )
-from vs_plugin.infer.pairing import Pair, make_pairs, pairs_file, write_pairs_tsv
+from vs_plugin.infer.pairing import Pair, make_pairs, pairs_tsv_path, write_pairs_tsv
 from vs_plugin.models.varietysound import VarietySoundModel
 from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp, write_text_atomic
 
@@ -83,7 +83,7 @@ def generate_set(
     pairs = make_pairs(utt2cat, cfg.policy, seed=cfg.seed, pairs_file=cfg.pairs_file)
     mel_dir = out_dir / "mel"
     mel_dir.mkdir(parents=True, exist_ok=True)
-    write_pairs_tsv(pairs_file(out_dir), pairs)
+    write_pairs_tsv(pairs_tsv_path(out_dir), pairs)
     where = (
         {c: str(m.directory) for c, m in sorted(models.items())}
         if models is not None

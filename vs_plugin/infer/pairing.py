@@ -12,7 +12,7 @@ Draws come from one seeded generator walked in sorted utterance order, so a seed
 gives the same pairs.
 
 This module is the one reader and writer of an inference folder's ``pairs.tsv``
-(:func:`pairs_file`, :func:`write_pairs_tsv`, :func:`read_pairs_tsv`).
+(:func:`pairs_tsv_path`, :func:`write_pairs_tsv`, :func:`read_pairs_tsv`).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def read_pairs(path: str | Path, utt2category: dict[str, str]) -> list[Pair]:
     return out
 
 
-def pairs_file(folder: str | Path) -> Path:
+def pairs_tsv_path(folder: str | Path) -> Path:
     """The ``pairs.tsv`` of an inference folder (``exp/<tag>/infer_<set>_<policy>``)."""
     return Path(folder) / PAIRS_TSV
 

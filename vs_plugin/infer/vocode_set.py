@@ -19,7 +19,7 @@ from vs_plugin.audio.io import save_wav
 from vs_plugin.data.kaldi_dir import VIDEO_SCP, read_data_dir, write_failed, write_wav_scp
 from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.mux import mux
-from vs_plugin.infer.pairing import Pair, pairs_file, read_pairs_tsv, write_pairs_tsv
+from vs_plugin.infer.pairing import Pair, pairs_tsv_path, read_pairs_tsv, write_pairs_tsv
 from vs_plugin.infer.vocode import vocode
 from vs_plugin.interfaces import Vocoder
 from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp
@@ -37,7 +37,7 @@ def prepare_ground_truth(dump_dir: str | Path, out_dir: str | Path, overwrite: b
         if overwrite or not dst.exists():
             save_npy_atomic(dst, np.load(path).astype(np.float32))
     write_scp(out_dir / "mel.scp", {u: (mel_dir / f"{u}.npy").resolve() for u in scp})
-    write_pairs_tsv(pairs_file(out_dir), [Pair(u, u, u) for u in scp])
+    write_pairs_tsv(pairs_tsv_path(out_dir), [Pair(u, u, u) for u in scp])
     return len(scp)
 
 
@@ -53,7 +53,7 @@ def vocode_set(
     """Vocode (and mux) every utterance of ``in_dir``; returns ``{"done", "skipped", "failed"}``."""
     in_dir = Path(in_dir)
     mels = read_scp(in_dir / "mel.scp")
-    pairs = read_pairs_tsv(pairs_file(in_dir)) if pairs_file(in_dir).exists() else {}
+    pairs = read_pairs_tsv(pairs_tsv_path(in_dir)) if pairs_tsv_path(in_dir).exists() else {}
     videos: dict[str, str] = {}
     video_scp: Path | None = None
     if data_dir is not None and do_mux:

@@ -27,7 +27,7 @@ from vs_plugin.data.kaldi_dir import (
     read_wav_scp,
 )
 from vs_plugin.errors import InputError
-from vs_plugin.infer.pairing import pairs_file, read_pairs_tsv
+from vs_plugin.infer.pairing import pairs_tsv_path, read_pairs_tsv
 from vs_plugin.interfaces import ScoringItem
 
 Renderer = Callable[[dict, dict, int], np.ndarray]
@@ -35,7 +35,7 @@ Renderer = Callable[[dict, dict, int], np.ndarray]
 
 def read_pairs(infer_dir: Path, utts: list[str]) -> list[tuple[str, str, str]]:
     """``pairs.tsv`` rows (utt, video_utt, reference_utt); without it, each clip is its own."""
-    path = pairs_file(infer_dir)
+    path = pairs_tsv_path(infer_dir)
     if not path.exists():
         return [(u, u, u) for u in utts]
     return [(p.utt, p.video, p.reference) for p in read_pairs_tsv(path).values()]
@@ -94,7 +94,7 @@ def build_items(
     generated = read_wav_scp(infer_dir)
     target = read_wav_scp(gt_dir) if gt_dir is not None else {}
     pairs = {u: (v, r) for u, v, r in read_pairs(infer_dir, sorted(generated))}
-    pairs_path = pairs_file(infer_dir)
+    pairs_path = pairs_tsv_path(infer_dir)
     items = []
     for utt in sorted(generated):
         if utt not in pairs:
