@@ -216,7 +216,7 @@ BUGS: list[tuple[str, str, Callable[[Path], list[str]]]] = [
      lambda t: ["--model", "m", "--video", "v.mp4", "--reference", "r.wav",
                 "--output", str(t / "o.mp4")]),
     ("demo", "vs_plugin.bin.generate.load_pipeline", lambda t: ["--model", "m", "--port", "0"]),
-    ("ablation_table", "vs_plugin.bin.ablation_table.load_data_dir",
+    ("ablation_table", "vs_plugin.bin.ablation_table.read_data_dir",
      lambda t: ["--variant", "full=x", "--gt", str(t), "--data", str(t), "--out", str(t / "a")]),
     ("join_cascade", "vs_plugin.bin.join_cascade.load_model",
      lambda t: ["--video-to-sound", "a", "--converter", "b", "--out", str(t / "c")]),

@@ -92,10 +92,11 @@ def test_explicit_pairs_file(tmp_path):
 
 def test_pairs_tsv_round_trip_and_bad_lines_name_the_file(tmp_path):
     from vs_plugin.errors import InputError
-    from vs_plugin.infer.pairing import Pair, read_pairs_tsv, write_pairs_tsv
+    from vs_plugin.infer.pairing import Pair, pairs_tsv_path, read_pairs_tsv, write_pairs_tsv
 
     pairs = [Pair("b", "b", "a"), Pair("a", "a", "c")]
-    write_pairs_tsv(tmp_path / "pairs.tsv", pairs)
+    assert pairs_tsv_path(tmp_path) == tmp_path / "pairs.tsv"  # the contract's name
+    write_pairs_tsv(pairs_tsv_path(tmp_path), pairs)
     assert list(read_pairs_tsv(tmp_path / "pairs.tsv").values()) == pairs[::-1]  # by utt
     (tmp_path / "bad.tsv").write_text("a\ta\tb\nc\td\n")
     with pytest.raises(InputError, match="line 2") as err:

@@ -9,6 +9,7 @@ import pytest
 from matplotlib.image import imread
 
 from tests.scoring.sounds import make_experiment
+from vs_plugin.data.kaldi_dir import SOUND, read_data_dir
 from vs_plugin.scoring.figures import (
     bars_figure,
     figures_markdown,
@@ -16,7 +17,7 @@ from vs_plugin.scoring.figures import (
     pick_pairs,
     write_figures,
 )
-from vs_plugin.scoring.items import build_items, load_data_dir
+from vs_plugin.scoring.items import build_items
 from vs_plugin.scoring.results import SystemScores
 from vs_plugin.scoring.stats import mean_ci
 
@@ -65,7 +66,7 @@ def test_bars_show_each_systems_means_and_cis():
 def exp(tmp_path_factory):
     root = tmp_path_factory.mktemp("fig")
     exp = make_experiment(root, {"tone": 3, "noise": 2})
-    data = load_data_dir(exp["data"])
+    data = read_data_dir(exp["data"], required=SOUND)
     return exp, build_items(exp["infer"], data, exp["gt"])
 
 

@@ -7,14 +7,10 @@ import math
 import pytest
 
 from tests.scoring.sounds import fake_render_ideal
+from vs_plugin.data.kaldi_dir import SOUND, read_data_dir
 from vs_plugin.errors import InputError
 from vs_plugin.registry import SCORERS
-from vs_plugin.scoring.items import (
-    build_items,
-    ground_truth_items,
-    load_data_dir,
-    render_ideals,
-)
+from vs_plugin.scoring.items import build_items, ground_truth_items, render_ideals
 
 
 def test_items_follow_the_pairs(experiment):
@@ -33,7 +29,7 @@ def test_items_follow_the_pairs(experiment):
 
 
 def test_ideal_targets_are_rendered_once(experiment, tmp_path):
-    data = load_data_dir(experiment["data"])
+    data = read_data_dir(experiment["data"], required=SOUND)
     items = build_items(experiment["infer"], data)
     calls = []
 
@@ -57,7 +53,7 @@ def test_unknown_reference_is_a_clear_error(experiment, tmp_path):
 
 
 def test_disentanglement_prefers_reference_timbre(experiment, tmp_path):
-    data = load_data_dir(experiment["data"])
+    data = read_data_dir(experiment["data"], required=SOUND)
     items = build_items(experiment["infer"], data, experiment["gt"])
     render_ideals(items, data, tmp_path, renderer=fake_render_ideal)
     scorer = SCORERS.build("disentanglement")

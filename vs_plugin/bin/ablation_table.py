@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from vs_plugin.bin.cli import command
+from vs_plugin.data.kaldi_dir import SOUND, read_data_dir
 from vs_plugin.errors import ConfigError
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.ablation import BY_KEY, ablation_markdown
-from vs_plugin.scoring.items import build_items, load_data_dir
+from vs_plugin.scoring.items import build_items
 from vs_plugin.scoring.results import score_system, write_scores
 from vs_plugin.utils.files import write_text_atomic
 
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Score every variant and write the table; 2 for a bad input or option."""
     args = build_parser().parse_args(argv)
-    data = load_data_dir(args.data)
+    data = read_data_dir(args.data, required=SOUND)
     scorers = {"mcd": SCORERS.build("mcd")}
     rows = {}
     for spec in args.variant:

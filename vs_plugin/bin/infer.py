@@ -75,9 +75,10 @@ def main(argv: list[str] | None = None) -> int:
 
     device = pick_device(args.device)
     if "{category}" in args.model:
-        from vs_plugin.utils.files import read_scp
+        from vs_plugin.data.kaldi_dir import UTT2CATEGORY, read_data_dir
 
-        cats = sorted(set(read_scp(f"{args.data}/utt2category").values()))
+        data = read_data_dir(args.data, required=(UTT2CATEGORY,), optional=())
+        cats = sorted(set(data.category.values()))
         model = {c: load_model(args.model.replace("{category}", c), device) for c in cats}
     else:
         model = load_model(args.model, device)

@@ -15,10 +15,11 @@ from pathlib import Path
 import yaml
 
 from vs_plugin.bin.cli import command
+from vs_plugin.data.kaldi_dir import SOUND, read_data_dir
 from vs_plugin.errors import ConfigError
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.figures import figures_markdown, write_figures
-from vs_plugin.scoring.items import build_items, ground_truth_items, load_data_dir, render_ideals
+from vs_plugin.scoring.items import build_items, ground_truth_items, render_ideals
 from vs_plugin.scoring.results import (
     merge_results,
     results_markdown,
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.results is not None:
         sweep_temporaries_of(args.results)
     scorers = build_scorers(args.scorers.split(), args.overrides)
-    data = load_data_dir(args.data)
+    data = read_data_dir(args.data, required=SOUND)
     several = len(args.infer) > 1
     sections = []
     for infer in args.infer:

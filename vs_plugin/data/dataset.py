@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vs_plugin.data.kaldi_dir import LABELS, UTT2CATEGORY, read_data_dir, read_table
 from vs_plugin.data.layout import STREAMS, read_feats_shape, shape_file
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import ConfigError, InputError
@@ -41,19 +42,9 @@ def _load_table(path: Path) -> dict[str, str]:
         raise InputError(path, str(exc)) from None
 
 
-def _find_table(dump_dir: Path, name: str, given: str | Path | None = None) -> Path | None:
-    """Table ``name`` given, in the dump set, or in the sibling ``data/<set>`` dir."""
-    if given is not None:
-        return Path(given)
-    for cand in (dump_dir / name, dump_dir.parent.parent / "data" / dump_dir.name / name):
-        if cand.is_file():
-            return cand
-    return None
-
-
-def _find_utt2category(dump_dir: Path, given: str | Path | None) -> Path | None:
-    """``utt2category`` given, in the dump set, or in the sibling ``data/<set>`` dir."""
-    return _find_table(dump_dir, "utt2category", given)
+def _data_dir_of(dump_dir: Path) -> Path:
+    """The ``data/<set>`` dir beside ``dump/<set>``: where labels the dump lacks are read."""
+    return dump_dir.parent.parent / "data" / dump_dir.name
 
 
 def load_features(path: str | Path, normalizer: Normalizer | None) -> np.ndarray:
@@ -139,12 +130,19 @@ class DumpDataset(Dataset):
                     f"{mel_t} mel frames for {vid_t} video frames (want {upsample} x video)",
                 )
 
-        cat_file = _find_utt2category(self.dump_dir, utt2category)
-        cats = _load_table(cat_file) if cat_file is not None else {}
+        # labels: from the dump set, else from the matching data/<set> dir
+        labels = read_data_dir(
+            self.dump_dir, required=(), optional=LABELS, fallback=_data_dir_of(self.dump_dir)
+        )
+        if utt2category is not None:
+            cat_file: Path | None = Path(utt2category)
+            cats = read_table(utt2category)
+        else:
+            cat_file, cats = labels.files.get(UTT2CATEGORY), labels.category
         if categories is not None or reference in ("other_same_category", "other_category"):
             if cat_file is None:
                 raise InputError(
-                    self.dump_dir, "no utt2category here or in the matching data/<set> dir"
+                    self.dump_dir, f"no {UTT2CATEGORY} here or in the matching data/<set> dir"
                 )
             unknown = [u for u in utts if u not in cats]
             if unknown:
@@ -163,15 +161,10 @@ class DumpDataset(Dataset):
         self.by_category: dict[str, list[str]] = {}
         for u in utts:
             self.by_category.setdefault(self.category[u], []).append(u)
-        optional = {n: _find_table(self.dump_dir, n) for n in ("utt2timbre", "utt2meta", "events")}
-        tables = {n: _load_table(p) if p is not None else {} for n, p in optional.items()}
-        self.timbre = {u: tables["utt2timbre"][u] for u in utts if u in tables["utt2timbre"]}
-        self.meta_paths = {u: tables["utt2meta"][u] for u in utts if u in tables["utt2meta"]}
-        self.events = {
-            u: [float(t) for t in tables["events"][u].split()]
-            for u in utts
-            if u in tables["events"]
-        }
+        self._labels = labels
+        self.timbre = {u: labels.timbre[u] for u in utts if u in labels.timbre}
+        self.meta_paths = {u: labels.meta[u] for u in utts if u in labels.meta}
+        self.events = {u: labels.events[u] for u in utts if u in labels.events}
         self._fixed_refs = (
             self._fixed_references() if reference in ("other_timbre", "other_category") else {}
         )
@@ -211,18 +204,10 @@ class DumpDataset(Dataset):
     def _render_ideal(self, video_utt: str, ref_utt: str) -> np.ndarray | None:
         if video_utt not in self.meta_paths or ref_utt not in self.meta_paths:
             return None
-        import json
-
         from vs_plugin.audio.mel import log_mel
         from vs_plugin.data.synth import render_ideal
 
-        metas = []
-        for utt in (video_utt, ref_utt):
-            path = Path(self.meta_paths[utt])
-            try:
-                metas.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError) as exc:
-                raise InputError(path, f"unreadable ground truth ({exc})") from None
+        metas = [self._labels.meta_of(utt) for utt in (video_utt, ref_utt)]
         try:
             wav = render_ideal(metas[0], metas[1])
         except (KeyError, TypeError, ValueError):

@@ -25,7 +25,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from vs_plugin.audio.io import load_audio
-from vs_plugin.data.kaldi_dir import read_data_dir, write_failed
+from vs_plugin.data.kaldi_dir import copy_labels, read_data_dir, write_failed
 from vs_plugin.data.layout import (
     STREAMS,
     read_feats_shape,
@@ -39,7 +39,6 @@ from vs_plugin.features.spec import SPEC_FILE, make_spec, read_spec, record_spec
 from vs_plugin.registry import AUDIO_FEATURES, VIDEO_FEATURES, config_to_dict
 from vs_plugin.utils.files import (
     atomic_path,
-    read_scp,
     save_npy_atomic,
     write_scp,
     write_text_atomic,
@@ -146,7 +145,7 @@ def run_job(
     failures: dict[str, str] = {}
     extractor = build_extractor(cfg, spec) if todo else None
     for utt in tqdm(todo, desc=f"{cfg.stream} job {job}/{nj}", unit="utt", mininterval=2.0):
-        rec = data.records[utt]
+        rec = data.record(utt)
         try:
             if cfg.stream == "mel":
                 feats = mel_of(extractor, rec.wav, cfg)
@@ -222,13 +221,9 @@ def merge(
             out, f"mel frames != {cfg.upsample} x video frames for {len(bad)}: {', '.join(bad[:3])}"
         )
     write_scp(sdir / "feats.scp", scp)
-    write_feats_shape(sdir / "feats_shape", shapes)
+    write_feats_shape(shape_file(out, cfg.stream), shapes)
     # the dump is self-contained: datasets read categories from it, not from data/
-    for table in ("utt2category", "events", "utt2meta"):
-        src = Path(data_dir) / table
-        if src.is_file():
-            kept = {k: v for k, v in read_scp(src).items() if k in scp}
-            write_scp(out / table, kept)
+    copy_labels(data_dir, out, set(scp))
     if fit_stats:
         arrays = (np.load(p).astype(np.float32) for p in tqdm(scp.values(), desc="stats"))
         Normalizer.fit(arrays).save(sdir / "stats.npz")

@@ -18,7 +18,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from vs_plugin.data.kaldi_dir import write_failed
+from vs_plugin.data.kaldi_dir import UTT2CATEGORY, read_data_dir, write_failed
 from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.generation import (
     GenerationConfig,
@@ -27,7 +27,7 @@ from vs_plugin.infer.generation import (
     generate_batch,
     generate_mel,
 )
-from vs_plugin.infer.pairing import Pair, make_pairs, write_pairs_tsv
+from vs_plugin.infer.pairing import Pair, make_pairs, pairs_tsv_path, write_pairs_tsv
 from vs_plugin.models.varietysound import VarietySoundModel
 from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp, write_text_atomic
 
@@ -68,7 +68,7 @@ def generate_set(
     """
     cfg, gen = cfg or GenerateSetConfig(), gen or GenerationConfig()
     data_dir, dump_dir, out_dir = Path(data_dir), Path(dump_dir), Path(out_dir)
-    utt2cat = read_scp(data_dir / "utt2category")
+    utt2cat = read_data_dir(data_dir, required=(UTT2CATEGORY,), optional=()).category
     models = model if isinstance(model, Mapping) else None
     if models is not None:
         missing = sorted(set(utt2cat.values()) - set(models))
@@ -83,7 +83,7 @@ def generate_set(
     pairs = make_pairs(utt2cat, cfg.policy, seed=cfg.seed, pairs_file=cfg.pairs_file)
     mel_dir = out_dir / "mel"
     mel_dir.mkdir(parents=True, exist_ok=True)
-    write_pairs_tsv(out_dir / "pairs.tsv", pairs)
+    write_pairs_tsv(pairs_tsv_path(out_dir), pairs)
     where = (
         {c: str(m.directory) for c, m in sorted(models.items())}
         if models is not None

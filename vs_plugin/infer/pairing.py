@@ -10,6 +10,9 @@
 
 Draws come from one seeded generator walked in sorted utterance order, so a seed always
 gives the same pairs.
+
+This module is the one reader and writer of an inference folder's ``pairs.tsv``
+(:func:`pairs_tsv_path`, :func:`write_pairs_tsv`, :func:`read_pairs_tsv`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from vs_plugin.errors import ConfigError, InputError
 
 POLICIES = ("same", "shuffled", "cross", "pairs", "timbre_5x3")
+PAIRS_TSV = "pairs.tsv"
 TIMBRE_REFERENCES, TIMBRE_VIDEOS = 5, 3  # the paper's "5 references x 3 videos"
 log = logging.getLogger(__name__)
 
@@ -144,6 +148,11 @@ def read_pairs(path: str | Path, utt2category: dict[str, str]) -> list[Pair]:
         seen.add(utt)
         out.append(Pair(utt, v, r))
     return out
+
+
+def pairs_tsv_path(folder: str | Path) -> Path:
+    """The ``pairs.tsv`` of an inference folder (``exp/<tag>/infer_<set>_<policy>``)."""
+    return Path(folder) / PAIRS_TSV
 
 
 def write_pairs_tsv(path: str | Path, pairs: list[Pair]) -> None:

@@ -16,10 +16,10 @@ import numpy as np
 from tqdm import tqdm
 
 from vs_plugin.audio.io import save_wav
-from vs_plugin.data.kaldi_dir import write_failed
+from vs_plugin.data.kaldi_dir import VIDEO_SCP, read_data_dir, write_failed, write_wav_scp
 from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.mux import mux
-from vs_plugin.infer.pairing import Pair, read_pairs_tsv, write_pairs_tsv
+from vs_plugin.infer.pairing import Pair, pairs_tsv_path, read_pairs_tsv, write_pairs_tsv
 from vs_plugin.infer.vocode import vocode
 from vs_plugin.interfaces import Vocoder
 from vs_plugin.utils.files import read_scp, save_npy_atomic, write_scp
@@ -37,7 +37,7 @@ def prepare_ground_truth(dump_dir: str | Path, out_dir: str | Path, overwrite: b
         if overwrite or not dst.exists():
             save_npy_atomic(dst, np.load(path).astype(np.float32))
     write_scp(out_dir / "mel.scp", {u: (mel_dir / f"{u}.npy").resolve() for u in scp})
-    write_pairs_tsv(out_dir / "pairs.tsv", [Pair(u, u, u) for u in scp])
+    write_pairs_tsv(pairs_tsv_path(out_dir), [Pair(u, u, u) for u in scp])
     return len(scp)
 
 
@@ -53,8 +53,12 @@ def vocode_set(
     """Vocode (and mux) every utterance of ``in_dir``; returns ``{"done", "skipped", "failed"}``."""
     in_dir = Path(in_dir)
     mels = read_scp(in_dir / "mel.scp")
-    pairs = read_pairs_tsv(in_dir / "pairs.tsv") if (in_dir / "pairs.tsv").exists() else {}
-    videos = read_scp(Path(data_dir) / "video.scp") if data_dir is not None and do_mux else {}
+    pairs = read_pairs_tsv(pairs_tsv_path(in_dir)) if pairs_tsv_path(in_dir).exists() else {}
+    videos: dict[str, str] = {}
+    video_scp: Path | None = None
+    if data_dir is not None and do_mux:
+        data = read_data_dir(data_dir, required=(VIDEO_SCP,), optional=())
+        videos, video_scp = data.video, data.file(VIDEO_SCP)
     wav_dir, mp4_dir = in_dir / "wav", in_dir / "mp4"
     counts = {"done": 0, "skipped": 0, "failed": 0}
     failures: list[tuple[str, str]] = []
@@ -70,9 +74,7 @@ def vocode_set(
                 save_wav(wav_path, vocode(vocoder, np.load(mel_path)), vocoder.sample_rate)
             if want_mp4:
                 if video_utt not in videos:
-                    raise InputError(
-                        Path(data_dir) / "video.scp", f"video utterance {video_utt!r} is not there"
-                    )
+                    raise InputError(video_scp, f"video utterance {video_utt!r} is not there")
                 mux(videos[video_utt], wav_path, mp4_path)
             counts["done"] += 1
         except OutputError:  # a full disk stops the set: the next item would fail too
@@ -84,6 +86,6 @@ def vocode_set(
             failures.append((utt, str(exc)))
             counts["failed"] += 1
     wavs = {u: (wav_dir / f"{u}.wav").resolve() for u in mels}
-    write_scp(in_dir / "wav.scp", {u: p for u, p in wavs.items() if p.exists()})
+    write_wav_scp(in_dir, {u: p for u, p in wavs.items() if p.exists()})
     write_failed(in_dir / "failed_vocode.list", failures)
     return counts

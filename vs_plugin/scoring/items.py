@@ -12,81 +12,30 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from vs_plugin.audio.io import save_wav
+from vs_plugin.data.kaldi_dir import (
+    SOUND,
+    UTT2CATEGORY,
+    WAV_SCP,
+    DataDir,
+    read_data_dir,
+    read_wav_scp,
+)
 from vs_plugin.errors import InputError
-from vs_plugin.infer.pairing import read_pairs_tsv
+from vs_plugin.infer.pairing import pairs_tsv_path, read_pairs_tsv
 from vs_plugin.interfaces import ScoringItem
-from vs_plugin.utils.files import read_scp
 
 Renderer = Callable[[dict, dict, int], np.ndarray]
 
 
-@dataclass
-class DataDir:
-    """The parts of ``data/<set>/`` that scoring reads."""
-
-    path: Path
-    wav: dict[str, str]
-    category: dict[str, str]
-    events: dict[str, list[float]] = field(default_factory=dict)
-    meta: dict[str, str] = field(default_factory=dict)  # utt -> JSON file (or inline JSON)
-    timbre: dict[str, str] = field(default_factory=dict)  # utt -> sound-source label
-
-    def meta_of(self, utt: str) -> dict[str, Any]:
-        value = self.meta[utt]
-        where = self.path / "utt2meta"
-        try:
-            if value.lstrip().startswith("{"):
-                return json.loads(value)
-            return json.loads(Path(value).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(where, f"{utt}: unreadable ground truth {value!r} ({exc})") from None
-
-
-def read_table(path: Path) -> dict[str, str]:
-    """A Kaldi-style ``key value`` table; a missing or malformed file is an error naming it."""
-    try:
-        return read_scp(path)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except ValueError as exc:
-        raise InputError(path, str(exc).split(": ", 1)[-1]) from None
-
-
-def read_events(path: Path) -> dict[str, list[float]]:
-    """``utt t1 t2 ...`` (seconds) -> {utt: [t1, t2, ...]} (a line with no times: no events)."""
-    out: dict[str, list[float]] = {}
-    for utt, value in read_table(path).items():
-        try:
-            out[utt] = sorted(float(t) for t in value.split())
-        except ValueError:
-            raise InputError(path, f"{utt}: event times must be numbers, got {value!r}") from None
-    return out
-
-
-def load_data_dir(path: str | Path) -> DataDir:
-    path = Path(path)
-    if not path.is_dir():
-        raise InputError(path, "data directory not found")
-    data = DataDir(path, read_table(path / "wav.scp"), read_table(path / "utt2category"))
-    if (path / "events").exists():
-        data.events = read_events(path / "events")
-    if (path / "utt2meta").exists():
-        data.meta = read_table(path / "utt2meta")
-    if (path / "utt2timbre").exists():
-        data.timbre = read_table(path / "utt2timbre")
-    return data
-
-
 def read_pairs(infer_dir: Path, utts: list[str]) -> list[tuple[str, str, str]]:
     """``pairs.tsv`` rows (utt, video_utt, reference_utt); without it, each clip is its own."""
-    path = infer_dir / "pairs.tsv"
+    path = pairs_tsv_path(infer_dir)
     if not path.exists():
         return [(u, u, u) for u in utts]
     return [(p.utt, p.video, p.reference) for p in read_pairs_tsv(path).values()]
@@ -134,23 +83,30 @@ def build_items(
     data_dir: str | Path | DataDir,
     gt_dir: str | Path | None = None,
 ) -> list[ScoringItem]:
-    """One ScoringItem per utterance of ``infer_dir/wav.scp`` (sorted by utt)."""
+    """One ScoringItem per utterance of ``infer_dir/wav.scp`` (sorted by utt).
+
+    ``data_dir`` is the set's folder or a :class:`DataDir` read with (at least) the
+    ``SOUND`` tables. Raises InputError naming the file when a table is missing or
+    malformed, or when a pair names a clip the set lacks.
+    """
     infer_dir = Path(infer_dir)
-    data = data_dir if isinstance(data_dir, DataDir) else load_data_dir(data_dir)
-    generated = read_table(infer_dir / "wav.scp")
-    target = read_table(Path(gt_dir) / "wav.scp") if gt_dir is not None else {}
+    data = data_dir if isinstance(data_dir, DataDir) else read_data_dir(data_dir, required=SOUND)
+    generated = read_wav_scp(infer_dir)
+    target = read_wav_scp(gt_dir) if gt_dir is not None else {}
     pairs = {u: (v, r) for u, v, r in read_pairs(infer_dir, sorted(generated))}
-    pairs_path = infer_dir / "pairs.tsv"
+    pairs_path = pairs_tsv_path(infer_dir)
     items = []
     for utt in sorted(generated):
         if utt not in pairs:
-            raise InputError(pairs_path, f"{utt} (in wav.scp) has no row")
+            raise InputError(pairs_path, f"{utt} (in {WAV_SCP}) has no row")
         video, ref = pairs[utt]
         for role, key in (("video", video), ("reference", ref)):
             if key not in data.wav:
-                raise InputError(pairs_path, f"{utt}: {role} {key!r} is not in {data.path}/wav.scp")
+                raise InputError(
+                    pairs_path, f"{utt}: {role} {key!r} is not in {data.file(WAV_SCP)}"
+                )
         if video not in data.category:
-            raise InputError(data.path / "utt2category", f"{video}: no category")
+            raise InputError(data.file(UTT2CATEGORY), f"{video}: no category")
         items.append(
             ScoringItem(
                 utt=utt,

@@ -30,13 +30,14 @@ from pathlib import Path
 import ffmpeg
 from tqdm import tqdm
 
+from vs_plugin.data.kaldi_dir import SOUND, VIDEO_SCP, read_data_dir
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import ScoringItem
 from vs_plugin.io.ffmpeg_io import probe, run, sink, source
-from vs_plugin.scoring.items import build_items, load_data_dir
+from vs_plugin.scoring.items import build_items
 from vs_plugin.scoring.listening_pages import write_pages
 from vs_plugin.scoring.stats import AVERAGE, MeanCI, mean_ci
-from vs_plugin.utils.files import atomic_path, read_scp, write_text_atomic
+from vs_plugin.utils.files import atomic_path, write_text_atomic
 
 GROUND_TRUTH = "ground_truth"
 TESTS = ("realism", "alignment", "timbre")
@@ -242,10 +243,7 @@ def build_kit(
     index.html and the MTurk HIT (mturk/hit.html, mturk/input.csv); return the manifest."""
     cfg = cfg or KitConfig()
     out_dir = Path(out_dir)
-    data = load_data_dir(data_dir)
-    video_scp = (
-        read_scp(Path(data_dir) / "video.scp") if (Path(data_dir) / "video.scp").exists() else {}
-    )
+    data = read_data_dir(data_dir, required=SOUND)
     ours = build_items(infer_dir, data, gt_dir)
     timbre_items = build_items(timbre_infer_dir, data, gt_dir) if timbre_infer_dir else ours
     others: dict[str, dict[tuple[str, str], ScoringItem]] = {}
@@ -306,8 +304,8 @@ def build_kit(
                 else:
                     notes.append(f"{cat}: system {name} has no output for pair {video}/{ref}")
             for test in ("realism", "alignment"):
-                if test == "alignment" and video not in video_scp:
-                    raise InputError(Path(data_dir) / "video.scp", f"{video}: no video")
+                if test == "alignment" and video not in data.video:
+                    raise InputError(data.file(VIDEO_SCP), f"{video}: no video")
                 for system, audio, src in sources:
                     stimuli.append(_Stimulus(test, system, cat, Path(audio), src, video, ref))
         for it in timbre:
@@ -356,7 +354,7 @@ def build_kit(
             ext = ".mp4" if test == "alignment" else ".wav"
             name = f"stimuli/{token()}{ext}"
             if test == "alignment":
-                mux(Path(video_scp[s.video_utt]), s.audio, out_dir / name)
+                mux(Path(data.video[s.video_utt]), s.audio, out_dir / name)
             else:
                 _copy(s.audio, out_dir / name)
             ref_name = ""

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vs_plugin.data.kaldi_dir import UTT2TIMBRE, WAV_SCP, read_data_dir
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
-from vs_plugin.scoring.items import read_table
 from vs_plugin.scoring.mfcc import MFCCCache, MFCCConfig
 
 log = logging.getLogger(__name__)
@@ -114,11 +114,11 @@ def _fitted(train_dir: str, cfg: ReferenceMatchConfig) -> SourceClassifier:
 
 
 def _fit(root: Path, cfg: ReferenceMatchConfig) -> SourceClassifier:
-    wav = read_table(root / "wav.scp")
-    labels = read_table(root / "utt2timbre")
+    data = read_data_dir(root, required=(WAV_SCP, UTT2TIMBRE), optional=())
+    wav, labels = data.wav, data.timbre
     utts = sorted(set(wav) & set(labels))
     if not utts:
-        raise InputError(root / "utt2timbre", "no clip with both audio and a timbre label")
+        raise InputError(data.file(UTT2TIMBRE), "no clip with both audio and a timbre label")
     clf = SourceClassifier(cfg).fit([Path(wav[u]) for u in utts], [labels[u] for u in utts])
     log.info(
         "reference_match: %d sources from %d clips of %s (cross-validated accuracy %.3f)",
@@ -145,7 +145,7 @@ class ReferenceMatchScorer(Scorer):
             if data_dir is None:
                 return None
             train = str(Path(data_dir).parent / "train")
-        if not (Path(train) / "utt2timbre").is_file():
+        if not (Path(train) / UTT2TIMBRE).is_file():
             return None
         self.last = _fitted(str(Path(train).absolute()), self.cfg)
         return self.last

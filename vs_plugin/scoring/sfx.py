@@ -50,6 +50,7 @@ import numpy as np
 import scipy.signal
 import torch
 
+from vs_plugin.data.kaldi_dir import read_wav_scp
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import ScoringItem
 from vs_plugin.registry import SCORERS
@@ -255,9 +256,7 @@ class SFXSimilarityScorer(LeakageScorer):
         """The mean embedding of a data dir's recordings (``wav.scp``; silent ones skipped)."""
         key = str(Path(data_dir).absolute())
         if key not in self._means:
-            from vs_plugin.scoring.items import read_table
-
-            wavs = read_table(Path(key) / "wav.scp").values()
+            wavs = read_wav_scp(key).values()
             embs = [self.cache.embedding(Path(p)) for p in wavs]
             embs = [e for e in embs if e is not None]
             self._means[key] = np.mean(embs, axis=0) if embs else None
