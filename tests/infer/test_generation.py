@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from tests.infer import wholearray
 from tests.infer.tinymodel import FEATURE_DIM, export_tiny
 from vs_plugin.infer.generation import (
+    FrameStretcher,
     GenerationConfig,
     crop_reference,
     generate_mel,
+    iter_mel,
     stretch_frames,
 )
 from vs_plugin.models.export import load_exported
@@ -56,6 +59,20 @@ def test_long_video_goes_through_windows_and_matches_inside_a_window(model):
     assert np.all(np.isfinite(mel))
 
 
+def test_streamed_mel_equals_the_whole_array_generation(model):
+    video, ref = inputs(300)
+    cfg = replace(CFG, batch_size=3)  # 10 windows: batches of 3, the last one of 1
+    blocks = list(iter_mel(model, video, ref, cfg=cfg))
+    expected = wholearray.generate_mel(model, video, ref, cfg)
+    assert len(blocks) == 10 and sum(map(len, blocks)) == 1200
+    np.testing.assert_array_equal(np.concatenate(blocks), expected)
+    mel, windows = generate_mel(model, video, ref, cfg=cfg)
+    assert windows == 10
+    np.testing.assert_array_equal(mel, expected)
+    one = list(iter_mel(model, video[:30], ref, cfg=cfg))
+    np.testing.assert_array_equal(one[0], wholearray.generate_mel(model, video[:30], ref, cfg))
+
+
 def test_ablations_change_the_output_reproducibly(model):
     video, ref = inputs(30)
     base, _ = generate_mel(model, video, ref, cfg=CFG)
@@ -88,3 +105,34 @@ def test_stretch_frames_keeps_ends_and_length():
     assert out.shape == (103, 80)
     assert out[0, 0] == 0 and out[-1, 0] == pytest.approx(1.0)
     assert np.all(np.diff(out[:, 0]) > 0)
+
+
+@pytest.mark.parametrize(
+    "frames, to",
+    [(100, 103), (100, 97), (6020, 6029), (20640, 20671), (5, 1), (1, 4), (3, 1000), (50, 0)],
+)
+def test_stretch_block_by_block_equals_the_whole_array_stretch(frames, to):
+    rng = np.random.default_rng(frames + to)
+    mel = rng.standard_normal((frames, 80)).astype(np.float32)
+    expected = wholearray.stretch_frames(mel, to)
+    np.testing.assert_array_equal(stretch_frames(mel, to), expected)
+    stretcher = FrameStretcher(frames, to)
+    out, i = [], 0
+    while i < frames:
+        k = int(rng.integers(0, 700))  # blocks of any size, empty ones included
+        out.append(stretcher.push(mel[i : i + k]))
+        i += k
+        assert stretcher.held <= 3 or to == 1  # rows around the next output (one output: all)
+    stretcher.finish()
+    got = np.concatenate(out)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_stretch_checks_the_announced_lengths():
+    stretcher = FrameStretcher(10, 12)
+    stretcher.push(np.zeros((6, 2)))
+    with pytest.raises(ValueError, match="6 of 10"):
+        stretcher.finish()
+    with pytest.raises(ValueError, match="more than the 10"):
+        stretcher.push(np.zeros((5, 2)))

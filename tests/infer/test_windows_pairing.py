@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.infer import wholearray
 from vs_plugin.errors import InputError
 from vs_plugin.infer.pairing import make_pairs, read_pairs
-from vs_plugin.infer.windows import fade_weights, overlap_add, plan_windows
+from vs_plugin.infer.windows import OverlapAdder, fade_weights, overlap_add, plan_windows
 
 
 @pytest.mark.parametrize("length", [1, 100, 215, 216, 400, 860, 2580, 2581])
@@ -40,6 +41,40 @@ def test_overlap_add_is_exact_on_consistent_pieces_and_smooth_across_a_jump():
     out = overlap_add([np.zeros(60), np.ones(60)], [0, 40], 100, 20)
     assert out[0] == 0 and out[-1] == 1
     assert np.all(np.diff(out) >= 0) and np.max(np.diff(out)) < 0.1
+
+
+@pytest.mark.parametrize(
+    "length, window, overlap, dims",
+    [(1000, 300, 50, (3,)), (7, 10, 2, ()), (2581, 2580, 32, ()), (5000, 860, 172, (2, 2))],
+)
+def test_overlap_adder_piece_by_piece_equals_the_whole_array_blend(length, window, overlap, dims):
+    rng = np.random.default_rng(length)
+    starts = plan_windows(length, window, overlap)
+    # full-window pieces: the last one may reach past the end, as the vocoder's can
+    pieces = [rng.standard_normal((window, *dims)).astype(np.float32) for _ in starts]
+    expected = wholearray.overlap_add(pieces, starts, length, overlap)
+    adder = OverlapAdder(starts, length, overlap)
+    blocks = []
+    for piece, next_start in zip(pieces, [*starts[1:], length]):
+        blocks.append(adder.add(piece))
+        assert adder.done == next_start  # all before the next piece is out
+        assert adder.held <= window  # and only the overlap still to blend is kept
+    assert adder.finished and all(b.dtype == np.float32 for b in blocks)
+    np.testing.assert_array_equal(np.concatenate(blocks), expected)
+    np.testing.assert_array_equal(overlap_add(pieces, starts, length, overlap), expected)
+
+
+def test_overlap_adder_refuses_what_the_blend_cannot_do():
+    with pytest.raises(ValueError, match="in order"):
+        OverlapAdder([0, 40, 20], 100, 10)
+    adder = OverlapAdder([0, 40], 100, 10)
+    adder.add(np.ones(60))
+    adder.add(np.ones(60))
+    with pytest.raises(ValueError, match="more pieces"):
+        adder.add(np.ones(60))
+    gap = OverlapAdder([0, 50], 100, 10)
+    with pytest.raises(ValueError, match="do not cover"):
+        gap.add(np.ones(40))  # items 40..49 are final and no piece covers them
 
 
 def test_fade_weights_never_vanish():

@@ -3,6 +3,8 @@ channel layout that the machine's ffmpeg reads is accepted; output is mono float
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +56,45 @@ def check_audible(
         raise InputError(path, "audio is silent")
 
 
+class WavWriter:
+    """The open 16-bit PCM WAV of :func:`open_wav`: ``write`` appends samples."""
+
+    def __init__(self, file: sf.SoundFile) -> None:
+        self._file = file
+        self.frames = 0  # samples (per channel) written so far
+
+    def write(self, wav: np.ndarray) -> None:
+        """Append ``(n,)`` (or ``(n, channels)``) samples, peak-limited to [-1, 1], NaN as 0."""
+        wav = np.clip(np.nan_to_num(np.asarray(wav, dtype=np.float32)), -1.0, 1.0)
+        self._file.write(wav)
+        self.frames += len(wav)
+
+
+@contextlib.contextmanager
+def open_wav(path: str | Path, sample_rate: int = 22050, channels: int = 1) -> Iterator[WavWriter]:
+    """Write a 16-bit PCM WAV piece by piece, atomically: ``path`` appears only on success.
+
+    The bytes are those :func:`save_wav` writes for the same samples in one piece (the
+    header is completed on close); only the pieces being written are held in memory.
+    Nothing is left at ``path`` if the block raises (a full disk is an OutputError).
+    """
+    with (
+        atomic_path(path, suffix=".wav") as tmp,
+        sf.SoundFile(
+            str(tmp),
+            "w",
+            samplerate=sample_rate,
+            channels=channels,
+            subtype="PCM_16",
+            format="WAV",
+        ) as file,
+    ):
+        yield WavWriter(file)
+
+
 def save_wav(path: str | Path, wav: np.ndarray, sample_rate: int = 22050) -> Path:
     """Write 16-bit PCM WAV atomically (peak-limited to [-1, 1])."""
-    wav = np.clip(np.nan_to_num(np.asarray(wav, dtype=np.float32)), -1.0, 1.0)
-    with atomic_path(path, suffix=".wav") as tmp:
-        sf.write(str(tmp), wav, sample_rate, subtype="PCM_16")
+    wav = np.asarray(wav)
+    with open_wav(path, sample_rate, 1 if wav.ndim == 1 else wav.shape[1]) as out:
+        out.write(wav)
     return Path(path)
