@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Generate a sound track for a video in the timbre of a reference recording "
             "(VarietySound). Any video ffmpeg decodes, any length (long videos are generated "
-            "in overlapping windows); any reference audio file of at least "
+            "in overlapping windows, in bounded memory; their features wait in a temporary "
+            "file in $TMPDIR); any reference audio file of at least "
             f"{MIN_REFERENCE_SECONDS} s. The generated sound replaces the video's own track "
             "(the picture is copied, not re-encoded)."
         ),

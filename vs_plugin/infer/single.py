@@ -1,13 +1,30 @@
 """One video + one reference -> a video with generated sound: what ``vs-generate`` runs.
 
 Any video ffmpeg decodes (rate, size, codec, length; sound track or not) and any reference
-audio (format, rate, channels; at least ``MIN_REFERENCE_SECONDS`` long). Frames are decoded
-as a stream in chunks so memory stays bounded for long videos; the generator and vocoder
-work on overlapping windows (see ``generation`` and ``vocode``).
+audio (format, rate, channels; at least ``MIN_REFERENCE_SECONDS`` long).
+
+Memory stays bounded whatever the video's length; two passes over it:
+
+1. frames are decoded and featurised ``FEATURE_CHUNK`` at a time, and each chunk's float32
+   features are appended to an anonymous temporary file (:class:`FeatureFile`, in
+   ``$TMPDIR``: ``4 * dim`` bytes per frame, 10 KiB for the 2560-dim default, about 130 MB
+   for 10 minutes; deleted when done, or by the system if the process is killed);
+2. with the frame count known, :func:`stream_sound` reads the generator's windows back one
+   batch at a time and passes the sound through as it is finished: the windows' mels are
+   cross-faded incrementally (``windows.OverlapAdder``), stretched to the picture's duration
+   block by block (``generation.FrameStretcher``), vocoded in the vocoder's chunks
+   (``vocode.ChunkedVocoder``) and appended to the 16-bit WAV (``audio.io.open_wav``),
+   which is then muxed.
+
+Only a batch of generator windows, one vocoder chunk and the overlaps still to blend are in
+memory at any time; the result equals (to the sample) the whole-array functions composed:
+``extract_video_features`` -> ``generate_mel`` -> ``stretch_frames`` -> ``vocode`` ->
+``fit_length``, which the recipe and the tests use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -19,13 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from vs_plugin.audio.io import check_audible, load_audio, save_wav
+from vs_plugin.audio.io import check_audible, load_audio, open_wav
 from vs_plugin.audio.mel import log_mel
-from vs_plugin.errors import InputError
+from vs_plugin.errors import InputError, OutputError, is_disk_full
 from vs_plugin.features.spec import build_video_feature
-from vs_plugin.infer.generation import GenerationConfig, generate_mel, stretch_frames
+from vs_plugin.infer.generation import FrameSource, FrameStretcher, GenerationConfig, iter_mel
 from vs_plugin.infer.mux import mux
-from vs_plugin.infer.vocode import fit_length, vocode
+from vs_plugin.infer.vocode import ChunkedVocoder
+from vs_plugin.infer.windows import plan_windows
 from vs_plugin.interfaces import VideoFeature, Vocoder
 from vs_plugin.io.ffmpeg_io import QUIET, reason, source
 from vs_plugin.io.spans import MediaTiming, media_timing
@@ -110,29 +128,43 @@ def stream_frames(
         proc.stderr.close()
 
 
+def iter_video_features(
+    path: str | Path,
+    feature: VideoFeature,
+    size: tuple[int, int] = FRAME_SIZE,
+    chunk: int = FEATURE_CHUNK,
+) -> Iterator[np.ndarray]:
+    """Float32 features ``(<=chunk, dim)`` of consecutive frames of ``path``, chunk by chunk.
+
+    Each chunk is featurised with one neighbouring frame on either side (then dropped), so
+    features that look at motion between frames see the same neighbours as in one pass. At
+    most two decoded chunks are held. Raises InputError for a video that does not decode or
+    decodes to no frames.
+    """
+    prev_tail: np.ndarray | None = None  # last frame before the pending chunk
+    pending: np.ndarray | None = None
+    for frames in stream_frames(path, feature.fps, size, chunk):
+        if pending is not None:
+            yield _as_float32(_featurise(feature, prev_tail, pending, frames[:1], path))
+            prev_tail = pending[-1:].copy()
+        pending = frames
+    if pending is None:
+        raise InputError(path, "video stream decodes to no frames")
+    yield _as_float32(_featurise(feature, prev_tail, pending, None, path))
+
+
 def extract_video_features(
     path: str | Path,
     feature: VideoFeature,
     size: tuple[int, int] = FRAME_SIZE,
     chunk: int = FEATURE_CHUNK,
 ) -> np.ndarray:
-    """``(T, dim)`` features of the whole video, computed chunk by chunk.
+    """``(T, dim)`` float32 features of the whole video (:func:`iter_video_features` joined)."""
+    return np.concatenate(list(iter_video_features(path, feature, size, chunk)))
 
-    Each chunk is featurised with one neighbouring frame on either side (then dropped), so
-    features that look at motion between frames see the same neighbours as in one pass.
-    """
-    rows: list[np.ndarray] = []
-    prev_tail: np.ndarray | None = None  # last frame before the pending chunk
-    pending: np.ndarray | None = None
-    for frames in stream_frames(path, feature.fps, size, chunk):
-        if pending is not None:
-            rows.append(_featurise(feature, prev_tail, pending, frames[:1], path))
-            prev_tail = pending[-1:]
-        pending = frames
-    if pending is None:
-        raise InputError(path, "video stream decodes to no frames")
-    rows.append(_featurise(feature, prev_tail, pending, None, path))
-    return np.concatenate(rows).astype(np.float32)
+
+def _as_float32(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float32)
 
 
 def _featurise(feature, before, frames, after, source) -> np.ndarray:
@@ -140,6 +172,78 @@ def _featurise(feature, before, frames, after, source) -> np.ndarray:
     feats = np.asarray(feature(np.concatenate(parts), source=source))
     start = 0 if before is None else len(before)
     return feats[start : start + len(frames)]
+
+
+class FeatureFile:
+    """Float32 feature rows ``(T, dim)`` kept on disk: appended in order, read back by slices.
+
+    An anonymous temporary file in ``folder`` (default: ``$TMPDIR``), written and read with
+    plain file calls (no memory map, whose pages would count as the process's memory). It
+    has no name (on POSIX systems), so nothing is left behind even if the process is killed.
+    ``len()`` is the rows written; ``file[a:b]`` reads rows ``a..b-1`` into a new
+    ``(b - a, dim)`` array, so it serves as the ``video`` of
+    :func:`~vs_plugin.infer.generation.iter_mel`. Raises OutputError naming the folder when
+    its disk is full.
+    """
+
+    def __init__(self, dim: int, folder: str | Path | None = None) -> None:
+        self.dim = int(dim)
+        self.folder = Path(folder if folder is not None else tempfile.gettempdir())
+        self._rows = 0
+        self._file = tempfile.TemporaryFile(  # noqa: SIM115 - open for the object's life
+            prefix="vs-generate.features.", dir=self.folder
+        )
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def nbytes(self) -> int:
+        return self._rows * self.dim * 4
+
+    def append(self, rows: np.ndarray) -> None:
+        """Write ``(n, dim)`` rows (cast to float32) after those already written."""
+        rows = np.ascontiguousarray(rows, dtype=np.float32)
+        if rows.ndim != 2 or rows.shape[1] != self.dim:
+            raise ValueError(f"feature rows must be (n, {self.dim}), got {rows.shape}")
+        try:
+            self._file.seek(self.nbytes)
+            self._file.write(memoryview(rows).cast("B"))
+            self._file.flush()
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise OutputError(
+                    self.folder,
+                    f"no space left on device for the video's temporary features "
+                    f"({(self.nbytes + rows.nbytes) / 1e6:.0f} MB); set TMPDIR to a folder "
+                    "with more room",
+                ) from None
+            raise
+        self._rows += len(rows)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        """Rows ``rows.start..rows.stop-1`` (clipped to those written) as float32 ``(n, dim)``."""
+        if not isinstance(rows, slice):
+            raise TypeError("FeatureFile reads slices of rows")
+        start, stop, step = rows.indices(self._rows)
+        if step != 1:
+            raise ValueError("FeatureFile reads contiguous rows only")
+        out = np.empty((max(0, stop - start), self.dim), dtype=np.float32)
+        if out.size:
+            self._file.seek(start * self.dim * 4)
+            got = self._file.readinto(memoryview(out).cast("B"))
+            if got != out.nbytes:
+                raise OSError(f"temporary features cut short: read {got} of {out.nbytes} bytes")
+        return out
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> FeatureFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def recorded_video_feature(
@@ -165,6 +269,61 @@ def load_reference(path: str | Path, model: VarietySoundModel) -> np.ndarray:
     return log_mel(wav, model.mel)
 
 
+@contextlib.contextmanager
+def _timed(timings: dict[str, float] | None, part: str) -> Iterator[None]:
+    """Add the seconds spent in the block to ``timings[part]`` (nothing if ``timings`` is None)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[part] = timings.get(part, 0.0) + time.perf_counter() - t0
+
+
+def stream_sound(
+    model: VarietySoundModel,
+    vocoder: Vocoder,
+    video: FrameSource,
+    ref_mel: np.ndarray,
+    samples: int,
+    gen: GenerationConfig | None = None,
+    timings: dict[str, float] | None = None,
+) -> Iterator[np.ndarray]:
+    """The generated sound of ``video``'s features, as consecutive float32 sample blocks.
+
+    ``video``: raw features ``(T, dim)``, read one batch of generator windows at a time (a
+    :class:`FeatureFile` or an array); ``ref_mel``: the reference's raw log-mel; ``samples``:
+    the sound's exact length (the picture's duration at the vocoder's rate). The blocks add
+    up to ``samples`` and equal ``fit_length(vocode(vocoder, stretch_frames(generate_mel(
+    model, video, ref_mel, cfg=gen)[0], ceil(samples / hop))), samples)``; memory is bounded
+    by a batch of windows and a vocoder chunk whatever ``T``. Seconds spent in the generator
+    (with the cross-fades and the stretch) and in the vocoder are added to ``timings``
+    (``"generator"``, ``"vocoder"``); time the consumer spends between blocks is not.
+    """
+    gen = gen or GenerationConfig()
+    frames = -(-samples // model.mel.hop_length)  # mel frames of the sound, stretched
+    stretcher = FrameStretcher(len(video) * model.upsample, frames)
+    chunks = ChunkedVocoder(vocoder, frames)
+    left = samples
+    with contextlib.closing(iter_mel(model, video, ref_mel, cfg=gen)) as mels:
+        while True:
+            with _timed(timings, "generator"):
+                mel = next(mels, None)
+                if mel is not None:
+                    mel = stretcher.push(mel)
+            if mel is None:
+                break
+            with _timed(timings, "vocoder"):
+                wav = chunks.push(mel)[:left]
+            left -= len(wav)
+            if len(wav):
+                yield wav
+    stretcher.finish()
+    chunks.finish()
+    if left > 0:  # a vocoder that returns fewer samples than frames * hop: pad with silence
+        yield np.zeros(left, dtype=np.float32)
+
+
 def generate_clip(
     video: str | Path,
     reference: str | Path,
@@ -178,53 +337,60 @@ def generate_clip(
     """Generate the sound of ``video`` in the timbre of ``reference``; write ``output``.
 
     ``output`` ending in ``.wav`` gets the sound only; anything else gets the muxed video.
-    Nothing is left at ``output`` if any step fails.
+    Nothing is left at ``output`` if any step fails. Memory is bounded whatever the video's
+    length (see the module's docstring); the features go through a temporary file in
+    ``$TMPDIR`` (OutputError if its disk fills). Raises InputError for a bad video, reference
+    or a feature that does not fit the model.
     """
     gen = gen or GenerationConfig()
     video, reference, output = Path(video), Path(reference), check_output(output)
     sweep_temporaries_of(output)  # left by an earlier, killed run for this output
-    timings: dict[str, float] = {}
+    timings = dict.fromkeys(("features", "generator", "vocoder", "mux"), 0.0)
     timing = media_timing(video)  # one packet scan: where the picture is and how much of it
     if timing.picture is None:
         raise InputError(video, "has no video stream")
     timing.check_readable()
     ref_mel = load_reference(reference, model)
+    sr, dim = model.mel.sample_rate, model.generator.video_dim
 
-    t0 = time.perf_counter()
-    feature = feature or recorded_video_feature(model)
-    feats = extract_video_features(video, feature)
-    if feats.shape[1] != model.generator.video_dim:
-        raise InputError(
-            model.directory,
-            f"video feature gives {feats.shape[1]} dims; the model expects "
-            f"{model.generator.video_dim}",
-        )
-    duration, shortfall = picture_duration(timing, len(feats), feature.fps)
-    if shortfall:
-        log.warning("%s: %s; sound is made for that length", video, shortfall)
-    timings["features"] = time.perf_counter() - t0
+    with contextlib.ExitStack() as stack:
+        # pass 1: features, chunk by chunk, to a temporary file; the frame count comes out
+        with _timed(timings, "features"):
+            feature = feature or recorded_video_feature(model)
+            feats = stack.enter_context(FeatureFile(dim))
+            blocks = stack.enter_context(
+                contextlib.closing(iter_video_features(video, feature, FRAME_SIZE, FEATURE_CHUNK))
+            )
+            for block in blocks:
+                if block.shape[1] != dim:
+                    raise InputError(
+                        model.directory,
+                        f"video feature gives {block.shape[1]} dims; the model expects {dim}",
+                    )
+                feats.append(block)
+            frames = len(feats)
+            duration, shortfall = picture_duration(timing, frames, feature.fps)
+        if shortfall:
+            log.warning("%s: %s; sound is made for that length", video, shortfall)
 
-    t0 = time.perf_counter()
-    mel, windows = generate_mel(model, feats, ref_mel, cfg=gen)
-    sr, hop = model.mel.sample_rate, model.mel.hop_length
-    samples = int(round(duration * sr))
-    mel = stretch_frames(mel, -(-samples // hop))
-    timings["generator"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    wav = fit_length(vocode(vocoder, mel), samples)
-    timings["vocoder"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    if output.suffix.lower() == ".wav":
-        save_wav(output, wav, sr)
-    else:
-        with tempfile.TemporaryDirectory(prefix="vs-generate.") as tmp:
-            sound = save_wav(Path(tmp) / "sound.wav", wav, sr)
-            mux(video, sound, output, duration=duration)
-    timings["mux"] = time.perf_counter() - t0
+        # pass 2: generator, stretch and vocoder streamed into the WAV (then muxed)
+        samples = int(round(duration * sr))
+        if output.suffix.lower() == ".wav":
+            sound = output
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="vs-generate."))
+            sound = Path(tmp) / "sound.wav"
+        sound_blocks = stream_sound(model, vocoder, feats, ref_mel, samples, gen, timings)
+        with open_wav(sound, sr) as out, contextlib.closing(sound_blocks):
+            for wav in sound_blocks:
+                with _timed(timings, "mux"):  # writing the sound, as before streaming
+                    out.write(wav)
+        if sound != output:
+            with _timed(timings, "mux"):
+                mux(video, sound, output, duration=duration)
+    windows = len(plan_windows(frames, gen.window, gen.overlap))
     notes = [shortfall] if shortfall else []
-    return GenerateReport(output, duration, len(feats), windows, timings, notes)
+    return GenerateReport(output, duration, frames, windows, timings, notes)
 
 
 def picture_duration(timing: MediaTiming, frames: int, fps: float) -> tuple[float, str]:
