@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             "pip install 'vs_plugin[demo]' or tools/install.sh --with-demo",
         ) from None
     from vs_plugin.bin.generate import load_pipeline
+    from vs_plugin.utils.memory import fix_mmap_threshold
+
+    fix_mmap_threshold()  # a long-running server: freed buffers go back to the system
 
     if args.examples is not None and not args.examples.is_dir():
         raise InputError(args.examples, "examples folder not found")

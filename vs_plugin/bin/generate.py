@@ -81,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from vs_plugin.infer.generation import GenerationConfig
     from vs_plugin.infer.single import check_output, generate_clip, recorded_video_feature
+    from vs_plugin.utils.memory import fix_mmap_threshold
 
     check_output(args.output)
+    fix_mmap_threshold()  # memory stays flat over long videos (vs_plugin.utils.memory)
     t0 = time.perf_counter()
     vocoder_spec = component_spec(args.vocoder, args.vocoder_config)
     model, vocoder = load_pipeline(args.model, vocoder_spec, args.device)
