@@ -23,7 +23,7 @@ skip_train=false        # skip stage 2
 skip_eval=false         # skip stages 3-5
 overwrite=false         # redo stages whose outputs are already complete
 strict=false            # stop at the first bad input file (default: list it and go on)
-nj=2                    # parallel jobs for stages 0, 1
+nj=2                    # parallel jobs for stages 0, 1 and 5 (policies scored side by side)
 ngpu=0                  # GPUs for training (0: CPU; >1: ignite.distributed, one process each)
 device=auto             # device for extraction/generation/vocoding: auto, cpu, cuda
 tag=""                  # experiment name (default: <recipe folder>_<preset>)
@@ -407,8 +407,9 @@ if run_stage 5; then
   for policy in ${eval_policies}; do infer_args+=(--infer "${exp_dir}/infer_${test_set}_${policy}"); done
   log "stage 5: scoring policies '${eval_policies}' with: ${scorers} -> ${exp_dir}/scores"
   mkdir -p "${exp_dir}/scores"
-  # one process for every policy: embeddings of references and originals are computed once
-  vs-score "${infer_args[@]}" --gt "${exp_dir}/infer_${test_set}_gt" \
+  # policies are scored side by side in --nj processes (each computes its own embeddings of
+  # the references and originals; the CPU threads are shared among them)
+  vs-score "${infer_args[@]}" --jobs "${nj}" --gt "${exp_dir}/infer_${test_set}_gt" \
     --data "${data_dir}/${test_set}" --scorers "${scorers}" --out "${exp_dir}/scores" \
     --results "${exp_dir}/RESULTS.md" --title "Results: ${tag}" \
     --corpus-note "${note}" "${compare_args[@]}" 2>&1 | tee "${exp_dir}/scores.log"

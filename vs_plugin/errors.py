@@ -14,6 +14,9 @@ class InputError(ValueError):
         self.problem = problem
         super().__init__(f"{path}: {problem}" if path is not None else problem)
 
+    def __reduce__(self):  # rebuilt from its fields when it crosses a process boundary
+        return (type(self), (self.path, self.problem))
+
 
 class ConfigError(InputError):
     """A bad option or config value, not tied to one file: one line that names the option.
@@ -23,6 +26,9 @@ class ConfigError(InputError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(None, problem)
+
+    def __reduce__(self):
+        return (type(self), (self.problem,))
 
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -42,6 +48,9 @@ class OutputError(OSError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem, self.errno))
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -157,3 +157,36 @@ def test_several_policies_in_one_call(exp, tmp_path):
         assert sum(link.endswith("bars_onset.png") for link in mine) == 1
     assert links and all((tmp_path / link).is_file() for link in links)
     assert text.count("### Figures") == 2  # under each policy's section
+
+
+def test_policies_scored_in_parallel_give_the_same_files(exp, tmp_path):
+    """--jobs 2 scores each policy in its own process: the same tables and RESULTS.md."""
+    cross = tmp_path / "infer_test_cross"
+    shutil.copytree(exp["infer"], cross)
+    outputs = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / f"jobs{jobs}"
+        argv = ["--infer", str(exp["infer"]), "--infer", str(cross), "--gt", str(exp["gt"])]
+        argv += ["--data", str(exp["data"]), "--scorers", "mfcc_similarity onset"]
+        argv += ["--out", str(root / "scores"), "--results", str(root / "RESULTS.md")]
+        argv += ["--title", "Results: t", "--jobs", jobs, "--no-figures"]
+        assert score.main(argv) == 0
+        outputs[jobs] = {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*.tsv"))}
+        outputs[jobs]["RESULTS.md"] = (root / "RESULTS.md").read_bytes()
+    assert len(outputs["1"]) > 4 and outputs["2"] == outputs["1"]
+
+
+def test_a_bad_input_in_a_parallel_job_is_one_line_naming_it(exp, tmp_path, capsys):
+    broken = tmp_path / "infer_test_cross"
+    shutil.copytree(exp["infer"], broken)
+    wav = tmp_path / "broken.wav"
+    wav.write_bytes(b"not audio")
+    scp = (broken / "wav.scp").read_text().splitlines()
+    scp[0] = f"{scp[0].split()[0]} {wav}"  # the first generated clip is unreadable
+    (broken / "wav.scp").write_text("\n".join(scp) + "\n")
+    argv = ["--infer", str(exp["infer"]), "--infer", str(broken), "--gt", str(exp["gt"])]
+    argv += ["--data", str(exp["data"]), "--scorers", "mfcc_similarity", "--strict"]
+    argv += ["--out", str(tmp_path / "scores"), "--jobs", "2", "--no-figures"]
+    assert score.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and wav.name in err[0]

@@ -12,9 +12,9 @@ import torch
 
 from vs_plugin.errors import ConfigError
 from vs_plugin.features import runtime
-from vs_plugin.features.runtime import ImageNetRunner
 from vs_plugin.features.spec import build_video_feature, make_spec, spec_differences
 from vs_plugin.registry import VIDEO_FEATURES
+from vs_plugin.utils import runtimes
 
 pytest.importorskip("openvino")
 
@@ -94,7 +94,7 @@ def test_the_converted_graph_is_cached_and_reused(frames, graph_cache, monkeypat
     def no_export(*args, **kwargs):
         raise AssertionError("exported again despite the cache")
 
-    monkeypatch.setattr(ImageNetRunner, "_export", no_export)
+    monkeypatch.setattr(runtimes.OpenVINOModule, "_export", no_export)
     np.testing.assert_array_equal(build("openvino")(frames), first)
 
 

@@ -307,6 +307,7 @@ def test_stage5_scores_every_policy_in_one_call_into_one_results_file(recipe):
     (score,) = [c for c in calls.read_text().splitlines() if c.startswith("vs-score")]
     assert "--infer exp/t/infer_test_shuffled --infer exp/t/infer_test_cross" in score
     assert "--results exp/t/RESULTS.md" in score
+    assert "--jobs 2" in score  # the policies side by side, --nj of them
     assert (egs / "RESULTS.md").exists()
 
 

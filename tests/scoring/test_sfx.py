@@ -176,3 +176,19 @@ def test_centring_on_the_scored_set_spreads_the_cosines(files, tmp_path):
     assert "centred on the mean embedding" in centred_scorer.describe()
     with pytest.raises(ValueError, match="center"):
         SFXSimilarityConfig(center="median")
+
+
+def test_openvino_gives_the_torch_embeddings(files, tmp_path, monkeypatch):
+    """The default CPU path (OpenVINO fp32) equals torch to float rounding, for 1 to 3 blocks."""
+    pytest.importorskip("openvino")
+    monkeypatch.setenv("VS_PLUGIN_CACHE_DIR", str(tmp_path))
+    for name in ("tone", "noise_later"):
+        wav = sf.read(files[name], dtype="float32")[0]
+        for seconds in (1.0, 3.0):
+            piece = wav[: int(seconds * SR)]
+            a = sfx.embed(piece, SR, backend="torch")
+            b = sfx.embed(piece, SR, backend="openvino")
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    assert list(tmp_path.glob("aisfx-embedding-openvino-*/model.xml"))
+    with pytest.raises(Exception, match="backend must be one of"):
+        SFXSimilarityConfig(backend="tensorrt")

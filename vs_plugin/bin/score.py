@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
         default=3,
         help="test pairs drawn as event times + reference/output/original mels (0: none)",
     )
+    p.add_argument(
+        "--jobs", type=int, default=1,
+        help="policies (repeated --infer) scored at once in separate processes; the CPU "
+        "threads are shared among them. Same output as one job",
+    )
     p.add_argument("--no-figures", action="store_true", help="write no figures")
     p.add_argument("--strict", action="store_true", help="stop at the first bad input")
     return p
@@ -135,17 +140,24 @@ def main(argv: list[str] | None = None) -> int:
     sweep_temporaries(args.out)
     if args.results is not None:
         sweep_temporaries_of(args.results)
-    scorers = build_scorers(args.scorers.split(), args.overrides)
-    data = read_data_dir(args.data, required=SOUND)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     several = len(args.infer) > 1
-    sections = []
+    tasks = []
     for infer in args.infer:
         policy = policy_of(infer)
         out = args.out / policy if several else args.out
         title = f"Reference policy: {policy}" if several else args.title
         # the full policy name for '{policy}' (e.g. timbre_5x3 in infer_test_timbre_5x3)
         full = infer.name.removeprefix(f"infer_{args.data.name}_") if args.data else policy
-        sections.append(_score_one(args, infer, out, scorers, data, title, full))
+        tasks.append((infer, out, title, full))
+    scorers = build_scorers(args.scorers.split(), args.overrides)  # bad names fail here, once
+    data = read_data_dir(args.data, required=SOUND)
+    jobs = min(args.jobs, len(tasks))
+    if jobs == 1:
+        sections = [_score_one(args, *task[:2], scorers, data, *task[2:]) for task in tasks]
+    else:
+        sections = _score_in_parallel(args, tasks, jobs)
     if args.results is not None:
         if several:
             md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
@@ -194,6 +206,32 @@ def _score_one(
     figs = write_figures(fig_dir, systems, scorers, ours, args.figure_pairs)
     print(f"{PROG}: figures -> {fig_dir}", file=sys.stderr)
     return md + "\n" + figures_markdown(figs, results_dir)
+
+
+def _score_task(args, task: tuple, threads: int) -> str:
+    """One policy in a worker process: its own scorers and caches, ``threads`` CPU threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    scorers = build_scorers(args.scorers.split(), args.overrides)
+    data = read_data_dir(args.data, required=SOUND)
+    infer, out, title, full = task
+    return _score_one(args, infer, out, scorers, data, title, full)
+
+
+def _score_in_parallel(args, tasks: list[tuple], jobs: int) -> list[str]:
+    """Each policy in its own process (``spawn``: no forked torch or OpenVINO threads), at most
+    ``jobs`` at once; sections in the order of ``tasks``. A worker's InputError is raised here
+    as it was raised there (the errors pickle with their fields)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(_score_task, args, task, threads) for task in tasks]
+        return [f.result() for f in futures]
 
 
 def policy_of(infer: Path) -> str:

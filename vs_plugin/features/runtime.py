@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
@@ -88,8 +87,7 @@ class ImageNetRunner:
         self.precision = precision
         self.graph_key = graph_key
         self.network = network
-        self._model: Any = None
-        self._compiled: dict[tuple[int, ...], Any] = {}
+        self._model: runtimes.OpenVINOModule | None = None
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         if self.backend == "torch":
@@ -103,55 +101,32 @@ class ImageNetRunner:
         return self._run_openvino(images)
 
     # OpenVINO ------------------------------------------------------------------------
-    def _openvino_model(self) -> Any:
+    def _openvino(self) -> runtimes.OpenVINOModule:
         if self._model is None:
-            ov = runtimes.require("openvino", "feature backend 'openvino'")
             if self.precision == "bf16" and not runtimes.openvino_has_bf16():
                 log.warning("this CPU has no bfloat16 units: %s features computed in fp32 "
                             "although the spec says bf16", self.network)
-            folder = runtimes.graph_folder(self.network, self.graph_key, "openvino",
-                                           GRAPH_FORMAT, ["openvino"])
-            xml = runtimes.cached_export(folder, "features.xml", self._export)
-            self._ov, self._core = ov, ov.Core()
-            self._model = self._core.read_model(xml)
+            example = torch.zeros(1, len(self.mean), 64, 64)
+            self._model = runtimes.OpenVINOModule(
+                _Features(self.net), example, network=self.network, digest=self.graph_key,
+                graph_format=GRAPH_FORMAT, precision=self.precision,
+                user="feature backend 'openvino'",
+            )
         return self._model
-
-    def _export(self, path) -> None:
-        """Convert the fp32 network with a dynamic batch and image size; save the IR."""
-        ov = runtimes.require("openvino", "feature backend 'openvino'")
-        channels = len(self.mean)
-        module = _Features(self.net).float().cpu().eval()
-        with torch.no_grad():
-            model = ov.convert_model(module, example_input=torch.zeros(1, channels, 64, 64))
-        model.reshape({0: ov.PartialShape([-1, channels, -1, -1])})
-        ov.save_model(model, path, compress_to_fp16=False)
-
-    def _compiled_for(self, shape: tuple[int, ...]) -> Any:
-        compiled = self._compiled.get(shape)
-        if compiled is None:
-            model = self._openvino_model().clone()
-            model.reshape({0: self._ov.PartialShape(list(shape))})
-            compiled = self._core.compile_model(model, "CPU", {
-                "INFERENCE_PRECISION_HINT": {"bf16": "bf16", "fp32": "f32"}[self.precision],
-                "INFERENCE_NUM_THREADS": torch.get_num_threads(),
-                "PERFORMANCE_HINT": "LATENCY",
-            })
-            self._compiled[shape] = compiled
-        return compiled
 
     def _run_openvino(self, images: np.ndarray) -> np.ndarray:
         n, h, w, c = images.shape
         batch = OPENVINO_BATCH
-        compiled = self._compiled_for((batch, c, h, w))
+        model = self._openvino()
         # (x / 255 - mean) / std = (x - 255 mean) / (255 std)
         offset = (255.0 * self.mean).reshape(1, -1, 1, 1)
         scale = (1.0 / (255.0 * self.std)).reshape(1, -1, 1, 1)
         outs = []
         for start in range(0, n, batch):
             part = images[start : start + batch]
-            x = np.zeros((batch, c, h, w), np.float32)
+            x = np.zeros((batch, c, h, w), np.float32)  # the last batch is padded
             x[: len(part)] = part.transpose(0, 3, 1, 2)
             x[: len(part)] -= offset
             x[: len(part)] *= scale
-            outs.append(np.array(compiled({0: x})[0], np.float32)[: len(part)])
+            outs.append(model(x)[: len(part)])
         return np.concatenate(outs)

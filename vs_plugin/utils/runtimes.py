@@ -22,7 +22,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import numpy as np
 import torch
 
 from vs_plugin.errors import ConfigError
@@ -154,3 +156,55 @@ def cached_export(folder: Path, filename: str, export: Callable[[Path], None]) -
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+class OpenVINOModule:
+    """A torch module run by OpenVINO on the CPU: numpy in, numpy out (first output).
+
+    The module is converted once with every axis dynamic and cached under
+    ``graph_folder(network, digest, "openvino", graph_format, ["openvino"])``; each input
+    shape is compiled on first use (static shapes run fastest; a few recent ones are kept).
+    ``precision``: ``fp32`` (the module's values to float rounding) or ``bf16`` (bfloat16
+    arithmetic on AMX / AVX512-BF16 CPUs; fp32 elsewhere).
+    """
+
+    KEPT_SHAPES = 4
+
+    def __init__(self, module: torch.nn.Module, example: torch.Tensor, *, network: str,
+                 digest: str, graph_format: int, precision: str = "fp32",
+                 user: str = "openvino") -> None:
+        if precision not in ("fp32", "bf16"):
+            raise ConfigError(f"OpenVINO precision must be fp32 or bf16, not {precision!r}")
+        self.ov = require("openvino", user)
+        self.precision = precision
+        folder = graph_folder(network, digest, "openvino", graph_format, ["openvino"])
+        xml = cached_export(folder, "model.xml", lambda path: self._export(module, example, path))
+        self.core = self.ov.Core()
+        self.model = self.core.read_model(xml)
+        self.compiled: dict[tuple[int, ...], Any] = {}
+
+    def _export(self, module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+        module = module.float().cpu().eval()
+        with torch.no_grad():
+            model = self.ov.convert_model(module, example_input=example.float().cpu())
+        model.reshape({0: self.ov.PartialShape([-1] * example.dim())})
+        self.ov.save_model(model, path, compress_to_fp16=False)
+
+    def _compiled_for(self, shape: tuple[int, ...]) -> Any:
+        compiled = self.compiled.pop(shape, None)
+        if compiled is None:
+            model = self.model.clone()
+            model.reshape({0: self.ov.PartialShape(list(shape))})
+            compiled = self.core.compile_model(model, "CPU", {
+                "INFERENCE_PRECISION_HINT": {"bf16": "bf16", "fp32": "f32"}[self.precision],
+                "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+                "PERFORMANCE_HINT": "LATENCY",
+            })
+        self.compiled[shape] = compiled  # most recent last
+        while len(self.compiled) > self.KEPT_SHAPES:
+            self.compiled.pop(next(iter(self.compiled)))
+        return compiled
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return np.array(self._compiled_for(tuple(x.shape))({0: x})[0], np.float32)
