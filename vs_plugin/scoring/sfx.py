@@ -151,8 +151,9 @@ def sfx_encoder() -> torch.nn.Module:
 def sfx_network(backend: str = "auto") -> Callable[[np.ndarray], np.ndarray]:
     """The embedding network as a function ``(B, 100, 96)`` float32 -> ``(B, 512)`` float32.
 
-    ``auto`` is OpenVINO on the CPU when it is installed (2.6 x faster here, the same values
-    to float rounding; BENCHMARKS.md), else torch. Built once per process and backend.
+    ``auto`` is OpenVINO on the CPU when it is installed (0.69 x the time per clip on one
+    core, the same values to float rounding; BENCHMARKS.md), else torch. Built once per
+    process and backend.
     """
     if backend == "auto":
         backend = "openvino" if runtimes.has_module("openvino") else "torch"
