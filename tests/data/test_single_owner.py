@@ -2,7 +2,8 @@
 
 The tables of ``data/<set>`` (also copied into dump sets, and ``wav.scp`` of an inference
 folder) are read and written by ``vs_plugin.data.kaldi_dir``, ``pairs.tsv`` by
-``vs_plugin.infer.pairing`` and ``feats_shape`` by ``vs_plugin.data.layout``
+``vs_plugin.infer.pairing`` and ``feats_shape`` by ``vs_plugin.data.layout``, which also
+names every ``feats.scp`` and an inference folder's ``mel.scp``
 (docs/CONTRACTS.md). Every other module reaches them through those modules' functions and
 constants, so a second parser, with its own idea of the format and its own errors, cannot
 creep in unnoticed: this test fails on any string in the package, outside docstrings, that
@@ -30,7 +31,7 @@ OWNERS = {
         "utt2source",
     ),
     "vs_plugin/infer/pairing.py": ("pairs.tsv",),
-    "vs_plugin/data/layout.py": ("feats_shape",),
+    "vs_plugin/data/layout.py": ("feats_shape", "feats.scp", "mel.scp"),
 }
 # ``events`` (a kaldi_dir table) is left out: the word is also a ground-truth JSON key and
 # an option value of the onset scorer, so the name alone says nothing about the file.

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vs_plugin.data.kaldi_dir import LABELS, UTT2CATEGORY, read_data_dir, read_table
-from vs_plugin.data.layout import STREAMS, read_feats_shape, shape_file
+from vs_plugin.data.layout import STREAMS, feats_scp, read_feats_shape, shape_file
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.utils.files import read_scp
@@ -108,7 +108,7 @@ class DumpDataset(Dataset):
         self.mel_norm = Normalizer.load(mel_stats) if mel_stats is not None else None
         self.video_norm = Normalizer.load(video_stats) if video_stats is not None else None
 
-        scp = {s: _load_table(self.dump_dir / s / "feats.scp") for s in ("mel", "video")}
+        scp = {s: _load_table(feats_scp(self.dump_dir, s)) for s in STREAMS}
         frames = {
             s: {u: t for u, (t, _) in read_feats_shape(shape_file(self.dump_dir, s)).items()}
             for s in STREAMS

@@ -3,7 +3,8 @@
 ``dump/<set>/<stream>/`` (docs/CONTRACTS.md) holds ``feats.scp`` (``<utt> <path.npy>``) and
 ``feats_shape`` (``<utt> <frames>,<dims>``) for the streams ``mel`` and ``video``. Stage 1
 writes them (:mod:`vs_plugin.features.extract`); the datasets and the trainer read them.
-This module is the one reader and writer of ``feats_shape``.
+This module is the one reader and writer of ``feats_shape`` and names every ``feats.scp``
+and inference folder's ``mel.scp`` (:func:`feats_scp`, :func:`mel_scp`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ MISSING = "missing (run stage 1, feature extraction, first)"
 def stream_dir(dump_set: str | Path, stream: str) -> Path:
     """``dump/<set>/<stream>``: a stream's folder inside one dump set."""
     return Path(dump_set) / stream
+
+
+def feats_scp(dump_set: str | Path, stream: str) -> Path:
+    """The ``feats.scp`` table (``<utt> <path.npy>``) of one stream of a dump set."""
+    return stream_dir(dump_set, stream) / "feats.scp"
+
+
+def mel_scp(infer_dir: str | Path) -> Path:
+    """An inference folder's ``mel.scp`` (``<utt> <path.npy>``, generated or copied mels)."""
+    return Path(infer_dir) / "mel.scp"
 
 
 def shape_file(dump_set: str | Path, stream: str) -> Path:

@@ -28,6 +28,7 @@ from vs_plugin.audio.io import load_audio
 from vs_plugin.data.kaldi_dir import copy_labels, read_data_dir, write_failed
 from vs_plugin.data.layout import (
     STREAMS,
+    feats_scp,
     read_feats_shape,
     shape_file,
     stream_dir,
@@ -220,7 +221,7 @@ def merge(
         raise InputError(
             out, f"mel frames != {cfg.upsample} x video frames for {len(bad)}: {', '.join(bad[:3])}"
         )
-    write_scp(sdir / "feats.scp", scp)
+    write_scp(feats_scp(out, cfg.stream), scp)
     write_feats_shape(shape_file(out, cfg.stream), shapes)
     # the dump is self-contained: datasets read categories from it, not from data/
     copy_labels(data_dir, out, set(scp))

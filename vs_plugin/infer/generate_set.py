@@ -19,6 +19,8 @@ import yaml
 from tqdm import tqdm
 
 from vs_plugin.data.kaldi_dir import UTT2CATEGORY, read_data_dir, write_failed
+from vs_plugin.data.layout import feats_scp
+from vs_plugin.data.layout import mel_scp as mel_scp_path
 from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.generation import (
     GenerationConfig,
@@ -78,8 +80,8 @@ def generate_set(
     def model_of(p: Pair) -> VarietySoundModel:
         return models[utt2cat[p.video]] if models is not None else model  # type: ignore[return-value]
 
-    video_scp = read_scp(dump_dir / "video" / "feats.scp")
-    mel_scp = read_scp(dump_dir / "mel" / "feats.scp")
+    video_scp = read_scp(feats_scp(dump_dir, "video"))
+    mel_scp = read_scp(feats_scp(dump_dir, "mel"))
     pairs = make_pairs(utt2cat, cfg.policy, seed=cfg.seed, pairs_file=cfg.pairs_file)
     mel_dir = out_dir / "mel"
     mel_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +155,7 @@ def generate_set(
         flush(group, cfg.seed + len(todo) + n)
     bar.close()
     done = {p.utt: (mel_dir / f"{p.utt}.npy").resolve() for p in pairs}
-    write_scp(out_dir / "mel.scp", {u: f for u, f in done.items() if f.exists()})
+    write_scp(mel_scp_path(out_dir), {u: f for u, f in done.items() if f.exists()})
     write_failed(out_dir / "failed.list", failures)
     return counts
 

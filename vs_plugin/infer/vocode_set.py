@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from vs_plugin.audio.io import save_wav
 from vs_plugin.data.kaldi_dir import VIDEO_SCP, read_data_dir, write_failed, write_wav_scp
+from vs_plugin.data.layout import feats_scp, mel_scp
 from vs_plugin.errors import InputError, OutputError
 from vs_plugin.infer.mux import mux
 from vs_plugin.infer.pairing import Pair, pairs_tsv_path, read_pairs_tsv, write_pairs_tsv
@@ -30,13 +31,13 @@ log = logging.getLogger(__name__)
 def prepare_ground_truth(dump_dir: str | Path, out_dir: str | Path, overwrite: bool = False) -> int:
     """Copy ``dump/<set>/mel`` into ``out_dir`` in the inference layout; returns the count."""
     out_dir = Path(out_dir)
-    scp = read_scp(Path(dump_dir) / "mel" / "feats.scp")
+    scp = read_scp(feats_scp(dump_dir, "mel"))
     mel_dir = out_dir / "mel"
     for utt, path in tqdm(scp.items(), desc="ground-truth mels", unit="utt"):
         dst = mel_dir / f"{utt}.npy"
         if overwrite or not dst.exists():
             save_npy_atomic(dst, np.load(path).astype(np.float32))
-    write_scp(out_dir / "mel.scp", {u: (mel_dir / f"{u}.npy").resolve() for u in scp})
+    write_scp(mel_scp(out_dir), {u: (mel_dir / f"{u}.npy").resolve() for u in scp})
     write_pairs_tsv(pairs_tsv_path(out_dir), [Pair(u, u, u) for u in scp])
     return len(scp)
 
@@ -52,7 +53,7 @@ def vocode_set(
 ) -> dict[str, int]:
     """Vocode (and mux) every utterance of ``in_dir``; returns ``{"done", "skipped", "failed"}``."""
     in_dir = Path(in_dir)
-    mels = read_scp(in_dir / "mel.scp")
+    mels = read_scp(mel_scp(in_dir))
     pairs = read_pairs_tsv(pairs_tsv_path(in_dir)) if pairs_tsv_path(in_dir).exists() else {}
     videos: dict[str, str] = {}
     video_scp: Path | None = None

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader
 
 from vs_plugin.audio.mel import MelConfig
 from vs_plugin.data.dataset import DumpDataset, collate
-from vs_plugin.data.layout import feature_dims
+from vs_plugin.data.layout import feats_scp, feature_dims
 from vs_plugin.data.normalize import Normalizer
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.features.spec import DumpSpecs, dump_specs
@@ -391,7 +391,7 @@ def _dataset(
 ) -> DumpDataset:
     """A ``DumpDataset`` over ``set_dir``, normalised with the training set's statistics."""
     stats = {s: train_dir / s / "stats.npz" for s in ("mel", "video")}
-    for path in [*stats.values(), set_dir / "mel" / "feats.scp", set_dir / "video" / "feats.scp"]:
+    for path in [*stats.values(), feats_scp(set_dir, "mel"), feats_scp(set_dir, "video")]:
         if not path.is_file():
             raise InputError(path, "missing (run stage 1, feature extraction, first)")
     return DumpDataset(
