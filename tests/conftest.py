@@ -74,3 +74,14 @@ def thirdparty_dist(tmp_path, monkeypatch):
     TEMPORAL_ENCODERS._entries.pop("mean_pool", None)
 
 from tests.disk import full_disk, small_disk  # noqa: E402,F401 - fixtures for every test
+
+
+@pytest.fixture(scope="module")
+def graph_cache(tmp_path_factory):
+    """Converted OpenVINO / ONNX graphs go to a fresh cache folder for the using module
+    (``VS_PLUGIN_CACHE_DIR``): its tests see a cold cache, and the user's is left alone."""
+    path = tmp_path_factory.mktemp("graph-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VS_PLUGIN_CACHE_DIR", str(path))
+        yield path
+

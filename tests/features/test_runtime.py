@@ -24,12 +24,9 @@ BF16_MIN_COSINE = 0.99
 
 
 @pytest.fixture(scope="module", autouse=True)
-def graph_cache(tmp_path_factory):
-    """Converted graphs go to a fresh cache folder for this module."""
-    path = tmp_path_factory.mktemp("feature-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VS_PLUGIN_CACHE_DIR", str(path))
-        yield path
+def _fresh_graph_cache(graph_cache):
+    """Every test of this module uses the module's own graph cache (tests/conftest.py)."""
+    return graph_cache
 
 
 @pytest.fixture(scope="module")
