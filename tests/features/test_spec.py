@@ -131,3 +131,27 @@ def test_older_export_without_specs_still_loads(tmp_path, caplog):
     del meta["video_feature"]  # older still: the default extractor's name
     (model_dir / GENERATOR_YAML).write_text(yaml.safe_dump(meta), encoding="utf-8")
     assert load_exported(model_dir).video_feature == {"name": "effnet_rgb_flow"}
+
+
+def test_vs_generate_makes_stage_1s_features_for_a_conformed_clip(tmp_path):
+    """Stage 1 on a conformed clip (256 x 340 at 21.5 fps) and vs-generate's streamed
+    extractor, rebuilt from the exported spec, give the same features for the same video."""
+    import numpy as np
+
+    from vs_plugin.infer.single import FRAME_SIZE, extract_video_features
+
+    video = make_video(tmp_path / "c.mp4", SECONDS, fps=FPS, size=FRAME_SIZE, audio=False,
+                       events=(0.4, 1.2))
+    wav = tmp_path / "c.wav"
+    sf.write(wav, tone(SECONDS, SR, (0.5,)), SR)
+    data = write_data_dir(tmp_path / "data" / "train", [Record("bell_00", "bell", video, wav)])
+    dump = tmp_path / "dump" / "train"
+    assert main([*video_args(data, dump, "--feature-config", "step=4"), "--fit-stats"]) == 0
+    assert main(["--data", str(data), "--out", str(dump), "--stream", "mel", "--fit-stats"]) == 0
+    specs = dump_specs(dump)
+    model = load_exported(export_tiny(tmp_path / "model", video_feature=specs.video_feature,
+                                      mel=specs.mel))  # fmt: skip
+    streamed = extract_video_features(video, recorded_video_feature(model))
+    stage1 = np.load(dump / "video" / "data" / "bell_00.npy")  # float16 on disk
+    assert streamed.shape == stage1.shape
+    np.testing.assert_allclose(streamed.astype(np.float16), stage1, rtol=1e-3, atol=1e-3)
