@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,9 @@ from vs_plugin.registry import AUDIO_FEATURES
 
 @dataclass
 class MelFeatureConfig:
+    """``MelConfig``'s fields as a mutable dataclass (the registry merges overrides into it;
+    ``MelConfig`` is frozen). Same fields and defaults, checked by tests/features."""
+
     sample_rate: int = 22050
     n_fft: int = 1024
     hop_length: int = 256
@@ -28,15 +32,7 @@ class MelFeature(AudioFeature):
 
     def __init__(self, cfg: MelFeatureConfig) -> None:
         self.cfg = cfg
-        self.mel_cfg = MelConfig(
-            sample_rate=cfg.sample_rate,
-            n_fft=cfg.n_fft,
-            hop_length=cfg.hop_length,
-            win_length=cfg.win_length,
-            n_mels=cfg.n_mels,
-            fmin=cfg.fmin,
-            fmax=cfg.fmax,
-        )
+        self.mel_cfg = MelConfig(**dataclasses.asdict(cfg))
         self.sample_rate = cfg.sample_rate
         self.hop_length = cfg.hop_length
         self.dim = cfg.n_mels
