@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import numpy as np
 import torch
-from sklearn.preprocessing import StandardScaler
 
 from vs_plugin.utils.files import atomic_path
 
@@ -39,6 +38,10 @@ class Normalizer:
     @classmethod
     def fit(cls, arrays: Iterable[np.ndarray]) -> Normalizer:
         """Fit over ``(T, C)`` arrays one at a time (memory stays one array)."""
+        # imported here: scikit-learn takes about a second to import, and inference (which
+        # only loads statistics) never fits any
+        from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler()
         seen = False
         for a in arrays:
