@@ -210,6 +210,11 @@ class Vocoder(abc.ABC):
         """Move to a device (no-op for CPU-only vocoders)."""
         return self
 
+    def prepare(self, frames: int) -> None:  # noqa: B027 - optional override
+        """Get ready for mels of about ``frames`` frames (e.g. compile a graph for their
+        shape). ``vs-generate`` calls it in a background thread while the video features are
+        computed, and waits for it before the first call. Default: nothing to do."""
+
 
 @dataclass
 class ScoringItem:

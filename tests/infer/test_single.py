@@ -186,3 +186,36 @@ def test_memory_does_not_grow_with_the_video(model, reference, tmp_path, monkeyp
     report = ", ".join(f"{k} {v / MiB:.1f} MiB" for k, v in {**streamed, **whole}.items())
     assert streamed[240.0] < 1.1 * streamed[60.0] + 2 * MiB, report
     assert whole[240.0] > 2.5 * whole[60.0], report  # the measurement sees linear growth
+
+
+class PreparingVocoder(SineVocoder):
+    """Records what ``prepare`` was asked and when; can fail there like a missing package."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.prepared: list[int] = []
+
+    def prepare(self, frames: int) -> None:
+        if self.fail:
+            raise InputError(None, "the vocoder's runtime is missing")
+        self.prepared.append(frames)
+
+    def __call__(self, mel: np.ndarray) -> np.ndarray:
+        assert self.prepared, "called before prepare finished"
+        return super().__call__(mel)
+
+
+def test_the_vocoder_is_prepared_for_the_clips_length_and_its_error_surfaces(
+    model, reference, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(single, "FRAME_SIZE", SMALL)
+    video = long_video(tmp_path, 4.0)
+    vocoder = PreparingVocoder()
+    generate_clip(video, reference, tmp_path / "out.wav", model, vocoder)
+    expected = -(-round(4.0 * 22050) // 256)  # the header's 4 s in mel frames
+    assert vocoder.prepared == [expected]
+    out = tmp_path / "failed.wav"
+    with pytest.raises(InputError, match="runtime is missing"):
+        generate_clip(video, reference, out, model, PreparingVocoder(fail=True))
+    assert not out.exists()

@@ -30,6 +30,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -352,8 +353,12 @@ def generate_clip(
     timing.check_readable()
     ref_mel = load_reference(reference, model)
     sr, dim = model.mel.sample_rate, model.generator.video_dim
+    expected_frames = -(-int(round(timing.header_duration * sr)) // model.mel.hop_length)
 
     with contextlib.ExitStack() as stack:
+        # the vocoder gets ready (e.g. compiles its graph) while the features are computed
+        pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="vocoder-prepare"))
+        prepared = pool.submit(vocoder.prepare, expected_frames)
         # pass 1: features, chunk by chunk, to a temporary file; the frame count comes out
         with _timed(timings, "features"):
             feature = feature or recorded_video_feature(model)
@@ -373,6 +378,8 @@ def generate_clip(
         if shortfall:
             log.warning("%s: %s; sound is made for that length", video, shortfall)
 
+        with _timed(timings, "vocoder"):
+            prepared.result()  # waits for what is left of it; raises its error, if any
         # pass 2: generator, stretch and vocoder streamed into the WAV (then muxed)
         samples = int(round(duration * sr))
         if output.suffix.lower() == ".wav":

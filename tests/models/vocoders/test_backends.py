@@ -152,3 +152,13 @@ def test_auto_falls_back_to_torch_without_openvino(monkeypatch, clips, reference
     assert (voc.backend, voc.precision) == ("torch", "fp32")
     assert "pip install openvino" in caplog.text
     np.testing.assert_allclose(voc(clips[0][1]), reference[0], atol=1e-6)
+
+
+def test_prepare_compiles_the_window_shape_that_a_long_mel_then_uses(clips):
+    voc = build("openvino", "fp32")
+    voc.prepare(10)  # a short mel's exact length is unknown: nothing compiled yet
+    assert voc._runner is None or not voc.runner().compiled
+    voc.prepare(1000)
+    assert set(voc.runner().compiled) == {(1, voc.n_mels, backends.WINDOW)}
+    voc(clips[0][1])  # 3 s: longer than a window, so it runs at the prepared shape only
+    assert set(voc.runner().compiled) == {(1, voc.n_mels, backends.WINDOW)}

@@ -32,6 +32,7 @@ from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Vocoder
 from vs_plugin.models.vocoders.backends import (
     BACKENDS,
+    WINDOW,
     ONNXRuntimeRunner,
     OpenVINORunner,
 )
@@ -294,6 +295,15 @@ class HiFiGANVocoder(Vocoder):
         else:
             self._runner = ONNXRuntimeRunner(model, self.n_mels, self._digest, threads)
         return self._runner
+
+    def prepare(self, frames: int) -> None:
+        """Compile the OpenVINO graph for the shape a ``frames``-long mel runs at (the
+        window shape for a long mel: about 1.7 s for bf16 on 2 cores); nothing for torch or
+        ONNX Runtime, whose first calls are cheap, or for a short mel, whose exact length is
+        not known in advance."""
+        if self.backend != "openvino" or frames <= WINDOW:
+            return
+        self.runner()._compiled((1, self.n_mels, WINDOW))
 
     def __call__(self, mel: np.ndarray) -> np.ndarray:
         """``mel`` (frames, n_mels) natural-log magnitudes -> ``(frames * hop,)`` float32."""
