@@ -163,22 +163,26 @@ class OpenVINOModule:
 
     The module is converted once with every axis dynamic and cached under
     ``graph_folder(network, digest, "openvino", graph_format, ["openvino"])``; each input
-    shape is compiled on first use (static shapes run fastest; a few recent ones are kept).
-    ``precision``: ``fp32`` (the module's values to float rounding) or ``bf16`` (bfloat16
-    arithmetic on AMX / AVX512-BF16 CPUs; fp32 elsewhere).
+    shape is compiled on first use (static shapes run fastest; the ``kept_shapes`` most
+    recent are kept). ``precision``: ``fp32`` (the module's values to float rounding) or
+    ``bf16`` (bfloat16 arithmetic on AMX / AVX512-BF16 CPUs; fp32 elsewhere). ``threads``:
+    OpenVINO's inference threads (default: torch's thread count at compile time). ``export``
+    replaces the default conversion (``ov.convert_model``) with the caller's ``export(path)``.
     """
-
-    KEPT_SHAPES = 4
 
     def __init__(self, module: torch.nn.Module, example: torch.Tensor, *, network: str,
                  digest: str, graph_format: int, precision: str = "fp32",
-                 user: str = "openvino") -> None:
+                 user: str = "openvino", threads: int | None = None, kept_shapes: int = 4,
+                 export: Callable[[Path], None] | None = None) -> None:
         if precision not in ("fp32", "bf16"):
             raise ConfigError(f"OpenVINO precision must be fp32 or bf16, not {precision!r}")
         self.ov = require("openvino", user)
         self.precision = precision
+        self.threads = threads
+        self.kept_shapes = kept_shapes
         folder = graph_folder(network, digest, "openvino", graph_format, ["openvino"])
-        xml = cached_export(folder, "model.xml", lambda path: self._export(module, example, path))
+        export = export or (lambda path: self._export(module, example, path))
+        xml = cached_export(folder, "model.xml", export)
         self.core = self.ov.Core()
         self.model = self.core.read_model(xml)
         self.compiled: dict[tuple[int, ...], Any] = {}
@@ -190,21 +194,22 @@ class OpenVINOModule:
         model.reshape({0: self.ov.PartialShape([-1] * example.dim())})
         self.ov.save_model(model, path, compress_to_fp16=False)
 
-    def _compiled_for(self, shape: tuple[int, ...]) -> Any:
+    def compiled_for(self, shape: tuple[int, ...]) -> Any:
+        """The compiled model for input ``shape`` (compiled now unless recently used)."""
         compiled = self.compiled.pop(shape, None)
         if compiled is None:
             model = self.model.clone()
             model.reshape({0: self.ov.PartialShape(list(shape))})
             compiled = self.core.compile_model(model, "CPU", {
                 "INFERENCE_PRECISION_HINT": {"bf16": "bf16", "fp32": "f32"}[self.precision],
-                "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+                "INFERENCE_NUM_THREADS": self.threads or torch.get_num_threads(),
                 "PERFORMANCE_HINT": "LATENCY",
             })
         self.compiled[shape] = compiled  # most recent last
-        while len(self.compiled) > self.KEPT_SHAPES:
+        while len(self.compiled) > self.kept_shapes:
             self.compiled.pop(next(iter(self.compiled)))
         return compiled
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        return np.array(self._compiled_for(tuple(x.shape))({0: x})[0], np.float32)
+        return np.array(self.compiled_for(tuple(x.shape))({0: x})[0], np.float32)

@@ -120,7 +120,7 @@ def test_the_converted_graph_is_cached_and_reused(graph_cache, clips, monkeypatc
     voc = build("openvino", "bf16")
     out = voc(clips[0][1])
     folders = sorted(graph_cache.glob("hifigan-openvino-*"))
-    assert len(folders) == 1 and (folders[0] / "generator.xml").exists()
+    assert len(folders) == 1 and (folders[0] / "model.xml").exists()
     assert not list(graph_cache.glob(".*tmp~*"))  # no leftovers of the atomic export
 
     def no_export(*args, **kwargs):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -83,18 +82,21 @@ class OpenVINORunner:
 
     def __init__(self, model: nn.Module, n_mels: int, hop_length: int, weights_digest: str,
                  precision: str, threads: int, window: int = WINDOW) -> None:
-        ov = require("openvino", "openvino")
-        self.ov = ov
+        self.ov = require("openvino", "openvino")
         self.hop_length = hop_length
         self.window = window
-        self.core = ov.Core()
-        self.hint = {"bf16": "bf16", "fp32": "f32"}[precision]
         self.threads = threads
-        folder = cache_dir(weights_digest, "openvino", ["openvino"])
-        xml = cached_export(folder, "generator.xml",
-                            lambda path: self._export(model, n_mels, path))
-        self.model = self.core.read_model(xml)
-        self.compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self.graph = runtimes.OpenVINOModule(
+            model, torch.zeros(1, n_mels, 64), network="hifigan", digest=weights_digest,
+            graph_format=GRAPH_FORMAT, precision=precision, threads=threads,
+            kept_shapes=COMPILED_SHAPES, user="vocoder backend 'openvino'",
+            export=lambda path: self._export(model, n_mels, path),
+        )
+
+    @property
+    def compiled(self) -> dict[tuple[int, ...], Any]:
+        """The compiled models by input shape (the most recent last)."""
+        return self.graph.compiled
 
     def _export(self, model: nn.Module, n_mels: int, path: Path) -> None:
         """Trace ``model`` with OpenVINO's PyTorch front end and save the IR (fp32 weights)."""
@@ -110,27 +112,9 @@ class OpenVINORunner:
         ov_model.reshape({0: self.ov.PartialShape([-1, n_mels, -1])})
         self.ov.save_model(ov_model, path, compress_to_fp16=False)
 
-    def _compiled(self, shape: tuple[int, ...]) -> Any:
-        compiled = self.compiled.get(shape)
-        if compiled is not None:
-            self.compiled.move_to_end(shape)
-            return compiled
-        model = self.model.clone()
-        model.reshape({0: self.ov.PartialShape(list(shape))})
-        compiled = self.core.compile_model(model, "CPU", {
-            "INFERENCE_PRECISION_HINT": self.hint,
-            "INFERENCE_NUM_THREADS": self.threads,
-            "PERFORMANCE_HINT": "LATENCY",
-        })
-        self.compiled[shape] = compiled
-        while len(self.compiled) > COMPILED_SHAPES:
-            self.compiled.popitem(last=False)
-        return compiled
-
     def _run(self, mel: np.ndarray) -> np.ndarray:
         """One compiled call at ``mel``'s exact shape: ``(B, n_mels, T)`` -> ``(B, 1, T * hop)``."""
-        out = self._compiled(tuple(mel.shape))({0: np.ascontiguousarray(mel)})[0]
-        return np.array(out, dtype=np.float32, copy=True)
+        return self.graph(mel)
 
     def __call__(self, mel: np.ndarray) -> np.ndarray:
         """``(B, n_mels, frames)`` float32 -> ``(B, 1, frames * hop)`` float32."""

@@ -303,7 +303,7 @@ class HiFiGANVocoder(Vocoder):
         not known in advance."""
         if self.backend != "openvino" or frames <= WINDOW:
             return
-        self.runner()._compiled((1, self.n_mels, WINDOW))
+        self.runner().graph.compiled_for((1, self.n_mels, WINDOW))
 
     def __call__(self, mel: np.ndarray) -> np.ndarray:
         """``mel`` (frames, n_mels) natural-log magnitudes -> ``(frames * hop,)`` float32."""
