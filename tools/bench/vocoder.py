@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,19 +34,23 @@ HOP = 256
 DEFAULT_PATHS = "torch-fp32,torch-bf16,onnxruntime-fp32,openvino-fp32,openvino-bf16"
 
 
-def synthetic_sound(seconds: float, seed: int = 0) -> np.ndarray:
-    """``(seconds * 22050,)`` float32, peak 0.5: harmonics with vibrato, impacts, noise."""
+def synthetic_sound(
+    seconds: float, seed: int = 0, impacts: Sequence[float] | None = None
+) -> np.ndarray:
+    """``(seconds * 22050,)`` float32, peak 0.5: a vibrato harmonic tone with an on/off
+    envelope, noisy 0.12 s impacts (at ``impacts`` seconds; default every 0.45 s from 0.15 s)
+    and a noise floor. The vocoder tests use it too (their bounds were set on it)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
     f0 = 180 * (1 + 0.2 * np.sin(2 * np.pi * 1.3 * t))
     phase = 2 * np.pi * np.cumsum(f0) / SR
     harm = sum(np.sin(k * phase) / k for k in range(1, 12)) * np.clip(np.sin(2 * np.pi * t), 0, 1)
-    impacts = np.zeros_like(t)
-    for start in np.arange(0.15, seconds, 0.45):
+    hits = np.zeros_like(t)
+    for start in np.arange(0.15, seconds, 0.45) if impacts is None else impacts:
         i, n = int(start * SR), int(0.12 * SR)
-        seg = impacts[i : i + n]
+        seg = hits[i : i + n]
         seg += np.exp(-np.arange(seg.size) / 400) * rng.standard_normal(seg.size)
-    x = 0.6 * harm + 0.8 * impacts + 0.01 * rng.standard_normal(t.size)
+    x = 0.6 * harm + 0.8 * hits + 0.01 * rng.standard_normal(t.size)
     return (0.5 * x / np.abs(x).max()).astype(np.float32)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from tools.bench.vocoder import synthetic_sound
 from vs_plugin.audio.mel import MelConfig, log_mel
 from vs_plugin.models.vocoders.griffin_lim import GriffinLimConfig, GriffinLimVocoder
 from vs_plugin.models.vocoders.hifigan import (
@@ -31,18 +32,9 @@ BOUND = 0.45
 
 
 def recording(seconds: float = 1.0, seed: int = 0) -> np.ndarray:
-    """A vibrato harmonic tone with an on/off envelope, two noisy impacts and a noise floor."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    f0 = 180 * (1 + 0.2 * np.sin(2 * np.pi * 1.3 * t))
-    phase = 2 * np.pi * np.cumsum(f0) / SR
-    harm = sum(np.sin(k * phase) / k for k in range(1, 12)) * np.clip(np.sin(2 * np.pi * t), 0, 1)
-    impacts = np.zeros_like(t)
-    for start in (0.15, 0.6):
-        i, n = int(start * SR), int(0.12 * SR)
-        impacts[i : i + n] += np.exp(-np.arange(n) / 400) * rng.standard_normal(n)
-    x = 0.6 * harm + 0.8 * impacts + 0.01 * rng.standard_normal(t.size)
-    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+    """A vibrato harmonic tone with an on/off envelope, two noisy impacts (0.15 and 0.6 s) and
+    a noise floor: the benchmark's synthetic sound with the impacts these bounds were set on."""
+    return synthetic_sound(seconds, seed, impacts=(0.15, 0.6))
 
 
 def multires_mel_error(ref: np.ndarray, test: np.ndarray) -> float:
