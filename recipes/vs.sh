@@ -405,10 +405,23 @@ if run_stage 5; then
   [[ -f "${data_dir}/CORPUS_NOTE" ]] && note="$(cat "${data_dir}/CORPUS_NOTE") ${note}"
   infer_args=()
   for policy in ${eval_policies}; do infer_args+=(--infer "${exp_dir}/infer_${test_set}_${policy}"); done
+  # the listening-test kit needs only stage 4's outputs: it is built in the background, beside
+  # the scoring (its ffmpeg muxing and the scorers' networks share the CPU), with its own log
+  kit_pid=""
+  if [[ "${listening_kit}" == true ]]; then
+    first_policy="${eval_policies%% *}"
+    log "stage 5: listening-test kits (${first_policy} pairs) -> ${exp_dir}/listening_test (in the background)"
+    vs-listening-kit build --infer "${exp_dir}/infer_${test_set}_${first_policy}" \
+      --gt "${exp_dir}/infer_${test_set}_gt" --jobs 1 \
+      --data "${data_dir}/${test_set}" --out "${exp_dir}/listening_test" --seed "${seed}" \
+      "${kit_args[@]}" >"${exp_dir}/listening_kit.log" 2>&1 &
+    kit_pid=$!
+    trap '[[ -n "${kit_pid}" ]] && kill "${kit_pid}" 2>/dev/null' EXIT  # no orphan if scoring fails
+  fi
   log "stage 5: scoring policies '${eval_policies}' with: ${scorers} -> ${exp_dir}/scores"
   mkdir -p "${exp_dir}/scores"
-  # policies are scored side by side in --nj processes (each computes its own embeddings of
-  # the references and originals; the CPU threads are shared among them)
+  # with --nj > 1, policies are scored side by side in processes (each computes its own
+  # embeddings of the references and originals; the CPU threads are shared among them)
   vs-score "${infer_args[@]}" --jobs "${nj}" --gt "${exp_dir}/infer_${test_set}_gt" \
     --data "${data_dir}/${test_set}" --scorers "${scorers}" --out "${exp_dir}/scores" \
     --results "${exp_dir}/RESULTS.md" --title "Results: ${tag}" \
@@ -423,13 +436,10 @@ if run_stage 5; then
       --scores "${ablation_dir}/scores" 2>&1 | tee "${ablation_dir}/scores.log"
     { echo; cat "${ablation_dir}/ABLATION.md"; } >>"${exp_dir}/RESULTS.md"
   fi
-  if [[ "${listening_kit}" == true ]]; then
-    first_policy="${eval_policies%% *}"
-    log "stage 5: listening-test kits (${first_policy} pairs) -> ${exp_dir}/listening_test"
-    vs-listening-kit build --infer "${exp_dir}/infer_${test_set}_${first_policy}" \
-      --gt "${exp_dir}/infer_${test_set}_gt" \
-      --data "${data_dir}/${test_set}" --out "${exp_dir}/listening_test" --seed "${seed}" \
-      "${kit_args[@]}" 2>&1 | tee "${exp_dir}/listening_kit.log"
+  if [[ -n "${kit_pid}" ]]; then
+    wait "${kit_pid}" || { log "stage 5: the listening-test kit failed: see ${exp_dir}/listening_kit.log"; cat "${exp_dir}/listening_kit.log"; exit 1; }
+    kit_pid=""
+    cat "${exp_dir}/listening_kit.log"
   fi
   # the recipe folder's RESULTS.md shows the latest result of an experiment kept beside it
   if [[ "${exp_root}" != /* ]]; then

@@ -157,9 +157,10 @@ def test_whole_run_calls_every_stage_in_order_and_writes_resume_script(recipe):
     order = stages_called(calls)
     firsts = [
         order.index(c)
-        for c in STUBS[1:]  # every stage's command, in stage order
+        for c in STUBS[1:-1]  # every stage's command, in stage order
     ]
     assert firsts == sorted(firsts)
+    assert order.index("vs-listening-kit") > order.index("vs-vocode")  # stage 5, beside vs-score
     assert "BUILT-IN SYNTHETIC" in out.stderr  # no VAS: said loudly
     resume = (egs / "exp" / "t" / "run.sh").read_text()
     assert "--stage 2" in resume and "--nj 2" in resume
@@ -309,6 +310,23 @@ def test_stage5_scores_every_policy_in_one_call_into_one_results_file(recipe):
     assert "--results exp/t/RESULTS.md" in score
     assert "--jobs 2" in score  # the policies side by side, --nj of them
     assert (egs / "RESULTS.md").exists()
+
+
+def test_stage5_builds_the_kit_beside_the_scoring_and_fails_if_it_fails(recipe):
+    egs, env, calls = recipe
+    kit = Path(env["VS_VENV"]) / "bin" / "vs-listening-kit"
+    args = ["./run.sh", "--stage", "5", "--stop-stage", "5", "--tag", "t"]
+    out = run(args, egs, env)
+    assert out.returncode == 0, out.stderr
+    (call,) = [c for c in calls.read_text().splitlines() if c.startswith("vs-listening-kit")]
+    assert "--out exp/t/listening_test" in call and "--jobs 1" in call
+    assert "vs-score" in stages_called(calls)
+    kit.write_text("#!/usr/bin/env bash\necho 'kit: broken.mp4: unreadable media' >&2\nexit 2\n")
+    out = run(args, egs, env)
+    assert out.returncode != 0
+    assert "listening-test kit failed: see exp/t/listening_kit.log" in out.stderr
+    assert "broken.mp4: unreadable media" in out.stdout + out.stderr  # its log is shown
+    assert "Successfully finished" not in out.stderr
 
 
 def test_recipe_help_lists_every_option_with_its_value_and_comment():

@@ -146,3 +146,34 @@ def test_bad_ratings_are_rejected(tmp_path, kit, row, message):
     ratings.write_text("rater,item_id,rating\n" + row.format(item=next(iter(key))) + "\n")
     with pytest.raises(InputError, match=message):
         read_ratings(ratings, key)
+
+
+def test_muxing_side_by_side_builds_the_same_kit(tmp_path, kit):
+    exp, out, _ = kit
+    out2 = tmp_path / "kit2"
+    build_kit(
+        out2, exp["infer"], exp["gt"], exp["data"], KitConfig(seed=3),
+        timbre_infer_dir=exp["timbre"], jobs=3,
+    )  # fmt: skip
+    assert (out2 / "key.csv").read_bytes() == (out / "key.csv").read_bytes()
+    names = sorted(p.name for p in (out / "stimuli").iterdir())
+    assert names == sorted(p.name for p in (out2 / "stimuli").iterdir())
+    for name in names:
+        assert (out2 / "stimuli" / name).read_bytes() == (out / "stimuli" / name).read_bytes()
+
+
+def test_a_broken_video_is_named_and_no_kit_is_left(tmp_path, kit):
+    import shutil
+
+    exp, _, _ = kit
+    data = tmp_path / "data"
+    shutil.copytree(exp["data"], data)
+    lines = (data / "video.scp").read_text().splitlines()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50)
+    (data / "video.scp").write_text(
+        "\n".join([f"{u} {broken}" for u, _ in (line.split(maxsplit=1) for line in lines)]) + "\n"
+    )
+    with pytest.raises(InputError, match="broken.mp4"):
+        build_kit(tmp_path / "kit", exp["infer"], exp["gt"], data, KitConfig(seed=3), jobs=2)
+    assert not (tmp_path / "kit" / "key.csv").exists()

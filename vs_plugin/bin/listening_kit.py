@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--timbre-references", type=int, default=5, help="per category (default 5)")
     b.add_argument("--timbre-videos", type=int, default=3, help="per reference (default 3)")
     b.add_argument("--base-url", default="", help="prefix for stimulus paths in items.csv")
+    b.add_argument(
+        "--jobs", type=int, default=1, help="ffmpeg processes muxing videos at once (default 1)"
+    )
     a = sub.add_parser("aggregate", help="MOS with 95%% CIs per system and category")
     a.add_argument(
         "ratings",
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg,
             timbre_infer_dir=args.timbre_infer,
             compare=compare,
+            jobs=args.jobs,
         )
         print(f"{PROG}: {sum(manifest['items'].values())} items -> {args.out}")
         for note in manifest["notes"]:

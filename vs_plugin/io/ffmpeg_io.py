@@ -43,7 +43,8 @@ def file_url(path: str | Path) -> str:
     return "file:" + str(Path(path).absolute())
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
+    """InputError naming ``path`` if it is missing, a directory or empty."""
     if not path.exists():
         raise InputError(path, "file not found")
     if path.is_dir():
@@ -82,7 +83,7 @@ def source(path: str | Path, **options: Any) -> Any:
     Raises InputError naming ``path`` if it is missing, a directory or empty.
     """
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     return ffmpeg.input(file_url(path), **USER_MEDIA_OPTIONS, **options)
 
 
@@ -103,7 +104,7 @@ def probe(path: str | Path, *, entries: Sequence[str] = ()) -> dict:
     ``ffmpeg.probe`` asks for (format and streams).
     """
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     extra: dict[str, Any] = dict(USER_MEDIA_OPTIONS)
     try:
         if entries:

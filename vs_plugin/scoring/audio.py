@@ -2,7 +2,10 @@
 
 Every scorer reads the same few files per utterance (the generated clip, its reference, the
 original track), and references repeat across utterances; decoding once saves most of the
-time that ffmpeg start-up would otherwise take.
+time that ffmpeg start-up would otherwise take. A lossless mono file at another rate than the
+scorer's (a 22.05 kHz output for Resemblyzer's 16 kHz) is read directly and resampled here
+with soxr (``librosa.resample``, the resampler Resemblyzer's own ``preprocess_wav`` uses)
+instead of by an ffmpeg process.
 """
 
 from __future__ import annotations
@@ -12,13 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from vs_plugin.audio.io import load_audio
+from vs_plugin.audio.io import load_audio, lossless_rate
 from vs_plugin.errors import InputError
 
 
 @lru_cache(maxsize=256)
 def _cached(path: str, mtime_ns: int, sample_rate: int) -> np.ndarray:
-    return load_audio(path, sample_rate)
+    rate = lossless_rate(Path(path))
+    if rate is None or rate == sample_rate:
+        return load_audio(path, sample_rate)
+    import librosa
+
+    wav = load_audio(path, rate)
+    return librosa.resample(wav, orig_sr=rate, target_sr=sample_rate).astype(np.float32)
 
 
 def load(path: str | Path, sample_rate: int = 22050) -> np.ndarray:

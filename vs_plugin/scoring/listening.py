@@ -23,6 +23,7 @@ import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,8 +144,19 @@ def _select_timbre(
 
 
 def mux(video: Path, audio: Path, out: Path) -> None:
-    """Video stream of ``video`` + audio of ``audio`` -> ``out`` (mp4, metadata stripped)."""
-    probe(video), probe(audio)  # an error names the bad input, not the kit's file
+    """Video stream of ``video`` + audio of ``audio`` -> ``out`` (mp4, metadata stripped).
+
+    Raises InputError naming the bad input: when ffmpeg fails, each input is probed to find
+    it (inputs are not probed beforehand, which would cost two ffprobe runs per stimulus).
+    """
+    try:
+        _mux(video, audio, out)
+    except InputError:
+        probe(video), probe(audio)  # an error names the bad input, not the kit's file
+        raise
+
+
+def _mux(video: Path, audio: Path, out: Path) -> None:
     with atomic_path(out, suffix=".mp4") as tmp:
         stream = ffmpeg.output(
             source(video).video,
@@ -158,6 +170,24 @@ def mux(video: Path, audio: Path, out: Path) -> None:
             movflags="+faststart",
         )
         run(stream, blame=video, what=f"could not mux {audio}")
+
+
+def _mux_all(muxes: Sequence[tuple[Path, Path, Path]], jobs: int) -> None:
+    """Run :func:`mux` on every ``(video, audio, out)``, ``jobs`` at a time, with a progress
+    bar; the first failure is raised once the running ones have finished."""
+    with (
+        ThreadPoolExecutor(max(1, jobs)) as pool,
+        tqdm(total=len(muxes), desc="kit: alignment videos", unit="video", leave=False) as bar,
+    ):
+        futures = [pool.submit(mux, *job) for job in muxes]
+        try:
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -238,9 +268,14 @@ def build_kit(
     *,
     timbre_infer_dir: str | Path | None = None,
     compare: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
+    jobs: int = 1,
 ) -> dict:
     """Write stimuli/, items.csv, key.csv, instructions.md, manifest.json, the local test page
-    index.html and the MTurk HIT (mturk/hit.html, mturk/input.csv); return the manifest."""
+    index.html and the MTurk HIT (mturk/hit.html, mturk/input.csv); return the manifest.
+
+    ``jobs`` ffmpeg processes mux the alignment test's videos side by side; the kit is the
+    same for any ``jobs``. Raises InputError naming a missing or unreadable input.
+    """
     cfg = cfg or KitConfig()
     out_dir = Path(out_dir)
     data = read_data_dir(data_dir, required=SOUND)
@@ -346,15 +381,18 @@ def build_kit(
     for s in stimuli:
         by_test[s.test].append(s)
     item_rows, key_rows = [], []
+    muxes: list[tuple[Path, Path, Path]] = []  # (video, audio, out), run after the loop
     for test in TESTS:
         group = by_test.get(test, [])
         order.shuffle(group)
-        for i, s in enumerate(tqdm(group, desc=f"kit: {test}", unit="item", leave=False), 1):
+        for i, s in enumerate(group, 1):
             item_id = f"{ITEM_PREFIX[test]}{i:04d}"
             ext = ".mp4" if test == "alignment" else ".wav"
             name = f"stimuli/{token()}{ext}"
             if test == "alignment":
-                mux(Path(data.video[s.video_utt]), s.audio, out_dir / name)
+                if not Path(s.audio).exists():
+                    raise InputError(s.audio, "file not found")
+                muxes.append((Path(data.video[s.video_utt]), Path(s.audio), out_dir / name))
             else:
                 _copy(s.audio, out_dir / name)
             ref_name = ""
@@ -385,6 +423,7 @@ def build_kit(
                     "reference_stimulus": ref_name,
                 }
             )
+    _mux_all(muxes, jobs)
     stim_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(out_dir / "items.csv", ["item_id", "test", "stimulus", "reference"], item_rows)
     _write_csv(out_dir / "key.csv", KEY_COLUMNS, key_rows)
