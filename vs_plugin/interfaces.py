@@ -133,10 +133,15 @@ class Discriminator(nn.Module, abc.ABC):
     ``wants_misaligned_negative`` asks for a third, time-shifted negative in the
     discriminator's loss (paper eq. 6; the alignment discriminator sets it); a
     discriminator that takes video is not given one unless it asks.
+    ``scores_many`` says that ``forward`` also takes a list of mels for the same video,
+    ``forward([mel, ...], video) -> [scores, ...]``, each scored exactly as alone: what
+    depends on the video alone is computed once for the discriminator's loss (real, fake and
+    shifted mels), inside one ``forward`` so that a DDP wrapper still sees every use.
     """
 
     needs_video: bool = False
     wants_misaligned_negative: bool = False
+    scores_many: bool = False
 
     def __init__(self, cfg: Any, n_mels: int, video_dim: int, upsample: int) -> None:
         super().__init__()

@@ -70,3 +70,24 @@ def test_gradient_reaches_the_generator_through_both() -> None:
         for part in ("temporal_encoder", "acoustic_encoder", "decoder"):
             grads = [p.grad for p in getattr(gen, part).parameters() if p.grad is not None]
             assert grads and any(g.abs().sum() > 0 for g in grads), (type(disc).__name__, part)
+
+
+def test_a_list_of_mels_is_scored_as_each_alone_with_the_same_gradients() -> None:
+    torch.manual_seed(0)
+    spec = {"name": "time_alignment", "channels": 8, "upsample_channels": 6}
+    ta = DISCRIMINATORS.build(spec, 10, 6, 4).train()  # BatchNorm on batch statistics
+    assert ta.scores_many
+    mels = [torch.randn(3, 10, 48) for _ in range(3)]
+    video = torch.randn(3, 6, 12)
+    together = ta(mels, video)
+    alone = [ta(m, video) for m in mels]
+    assert len(together) == 3
+    for a, b in zip(together, alone, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # each mel keeps its own batch stats
+    grads = []
+    for scores in (together, alone):
+        ta.zero_grad()
+        sum((s * (k + 1)).sum() for k, s in enumerate(scores)).backward(retain_graph=True)
+        grads.append([p.grad.clone() for p in ta.parameters()])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -124,3 +124,23 @@ def test_generator_step_gradients_and_detach() -> None:
     assert fake.grad is not None and fake.grad.abs().sum() > 0
     d_loss = discriminator_step_loss(_Dummy(False), real, fake, None)
     assert not d_loss.requires_grad  # the generated mel is detached for the D step
+
+
+def test_the_discriminator_loss_is_the_same_with_one_call_for_all_mels() -> None:
+    from vs_plugin.registry import DISCRIMINATORS
+
+    torch.manual_seed(0)
+    d = DISCRIMINATORS.build({"name": "time_alignment", "channels": 8}, 10, 6, 4).train()
+    real, fake, video = torch.randn(4, 10, 48), torch.randn(4, 10, 48), torch.randn(4, 6, 12)
+    cfg = LossConfig(shift_min=3, shift_max=10)
+    results = []
+    for many in (True, False):
+        d.scores_many = many  # False: one forward per mel, as before
+        d.zero_grad()
+        loss = discriminator_step_loss(d, real, fake, video, cfg, torch.Generator().manual_seed(1))
+        loss.backward()
+        results.append((loss.detach(), [p.grad.clone() for p in d.parameters()]))
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    torch.testing.assert_close(loss_a, loss_b, rtol=0, atol=0)
+    for a, b in zip(grads_a, grads_b, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--frames", type=int, default=215, help="video frames per clip (215 = 10 s)")
     t.add_argument("--modes", default="fp32,bf16,bf16+compile")
 
+    ts = sub.add_parser("train-steps", help="the training step's speed settings side by side "
+                        "(before / each added), interleaved in one process")
+    ts.add_argument("--preset", default="tiny")
+    ts.add_argument("--batch", type=int, default=8)
+    ts.add_argument("--frames", type=int, default=86, help="video frames per clip (86 = 4 s)")
+    ts.add_argument("--steps", type=int, default=3, help="iterations per turn")
+
     i = sub.add_parser("infer", help="real-time factors of generation, vocoding, vs-generate")
     i.add_argument("--preset", default="paper")
     i.add_argument("--seconds", type=float, default=10.0)
@@ -92,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = bench_train(args.preset, args.batch, args.frames, device,
                            args.modes.split(","), args.repeats)
         print_table(f"train ({args.preset}, batch {args.batch}, {args.frames} video frames)", rows)
+    elif args.cmd == "train-steps":
+        from tools.bench.train import bench_step_paths
+
+        rows = bench_step_paths(args.preset, args.batch, args.frames, device, args.repeats,
+                                args.steps)
+        print_table(f"train steps ({args.preset}, batch {args.batch}, {args.frames} video "
+                    f"frames, {args.repeats} rounds, interleaved)", rows)
     elif args.cmd == "infer":
         from tools.bench.infer import bench_infer
 

@@ -60,6 +60,12 @@ class TrainConfig:
     lr: float = 2e-4
     hold_epochs: int = 100  # constant lr, then linear decay to 0 at the last epoch
     optimizer: str = "adamw"  # "adamw" (the paper) or "adam" (REGNET, SpeechSplit)
+    # PyTorch's fused optimiser kernel (one pass over all parameters, CPU and CUDA) instead of
+    # a loop over the parameters: the same update up to float rounding (BENCHMARKS.md)
+    fused_optimizer: bool = True
+    # CPU only: flush denormal floats to zero. LSTM backpropagation through time makes tiny
+    # gradients whose denormal arithmetic is many times slower on x86 (BENCHMARKS.md)
+    flush_denormal: bool = True
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     eps: float = 1e-8
     weight_decay: float = 0.01

@@ -114,7 +114,7 @@ class GANStep:
         self.system = system or SYSTEMS.build(presets.DEFAULT_SYSTEM, options.loss)
         self.discriminators = list(discriminators)
         for d in self.discriminators:  # a DDP wrapper must still say what its module wants
-            for flag in ("needs_video", "wants_misaligned_negative"):
+            for flag in ("needs_video", "wants_misaligned_negative", "scores_many"):
                 setattr(d, flag, bool(getattr(unwrap(d), flag, False)))
         self.weights = list(weights)
         self.names = list(names)
@@ -527,8 +527,8 @@ def optimizer_settings(tc: DictConfig) -> tuple[type[torch.optim.Optimizer], dic
     """The optimiser class and keyword arguments of ``job.train``, the same for both nets.
 
     The one place that decides them: ``train.optimizer`` (adamw or adam), ``lr``, ``betas``,
-    ``eps``, ``weight_decay``; the implementation (``foreach`` / ``fused``) is PyTorch's
-    default for the device (None).
+    ``eps``, ``weight_decay``; the implementation: PyTorch's fused kernel when
+    ``train.fused_optimizer`` (the default), else PyTorch's default for the device.
     """
     if tc.optimizer not in OPTIMIZERS:
         raise ConfigError(
@@ -540,7 +540,7 @@ def optimizer_settings(tc: DictConfig) -> tuple[type[torch.optim.Optimizer], dic
         "eps": tc.eps,
         "weight_decay": tc.weight_decay,
         "foreach": None,
-        "fused": None,
+        "fused": True if tc.fused_optimizer else None,
     }
 
 
@@ -612,6 +612,8 @@ def initialize(
     """
     tc = job.train
     dtype = amp_dtype(tc.amp, device)
+    if device.type == "cpu" and tc.flush_denormal:
+        torch.set_flush_denormal(True)  # process-wide; denormal LSTM gradients are slow
     manual_seed(job.seed)
     model_cfg = OmegaConf.to_container(job.model, resolve=True)
     gspec, dspecs = model_specs(model_cfg, dims)

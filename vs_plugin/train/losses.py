@@ -137,16 +137,17 @@ def discriminator_step_loss(
     the others get eq. (7).
     """
     cfg = cfg or LossConfig()
-    fake_mel = fake_mel.detach()
-    real = _scores(disc, real_mel, video)
-    fake = _scores(disc, fake_mel, video)
-    shifted = None
+    mels = [real_mel, fake_mel.detach()]
     if getattr(disc, "needs_video", False) and getattr(disc, "wants_misaligned_negative", False):
         if cfg.shift_target not in ("real", "fake"):
             raise ValueError(f"shift_target must be 'real' or 'fake', got {cfg.shift_target!r}")
-        source = real_mel if cfg.shift_target == "real" else fake_mel
-        shifted = _scores(disc, time_shift(source, cfg.shift_min, cfg.shift_max, generator), video)
-    return discriminator_loss(real, fake, shifted)
+        source = mels[0] if cfg.shift_target == "real" else mels[1]
+        mels.append(time_shift(source, cfg.shift_min, cfg.shift_max, generator))
+    if getattr(disc, "scores_many", False) and getattr(disc, "needs_video", False):
+        scores = list(disc(mels, video))  # the video's side computed once
+    else:
+        scores = [_scores(disc, m, video) for m in mels]
+    return discriminator_loss(scores[0], scores[1], scores[2] if len(scores) > 2 else None)
 
 
 def generator_step_loss(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -36,11 +37,13 @@ class TimeAlignmentDiscriminator(Discriminator):
     stack (BatchNorm + LeakyReLU after all but the last), then a sigmoid.
     ``forward(mel (B, n_mels, upsample*T), video (B, video_dim, T)) -> (B, N)`` scores in (0, 1);
     N shrinks with the stride (106 for 860 frames); mels shorter than ``min_frames`` are
-    zero-padded to it.
+    zero-padded to it. ``forward([mel, ...], video)`` scores several mels of the same
+    video with one upsampling of the video (``scores_many``), each exactly as alone.
     """
 
     needs_video = True
     wants_misaligned_negative = True
+    scores_many = True  # a list of mels shares one upsampling of the video
 
     def __init__(self, cfg: TimeAlignmentConfig, n_mels: int, video_dim: int, upsample: int):
         super().__init__(cfg, n_mels, video_dim, upsample)
@@ -80,10 +83,18 @@ class TimeAlignmentDiscriminator(Discriminator):
                 return length
             length += 1
 
-    def forward(self, mel: torch.Tensor, video: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, mel: torch.Tensor | Sequence[torch.Tensor], video: torch.Tensor | None = None
+    ) -> torch.Tensor | list[torch.Tensor]:
+        """Scores of ``mel``, or a list of scores for a list of mels of the same video."""
         if video is None:
             raise ValueError("time_alignment: needs the video features (needs_video=True)")
         v = self.video_up(video)
+        if isinstance(mel, (list, tuple)):
+            return [self._score(m, v, video) for m in mel]
+        return self._score(mel, v, video)
+
+    def _score(self, mel: torch.Tensor, v: torch.Tensor, video: torch.Tensor) -> torch.Tensor:
         if v.shape[-1] != mel.shape[-1]:
             raise ValueError(
                 f"time_alignment: the mel has {mel.shape[-1]} frames but the video gives "
