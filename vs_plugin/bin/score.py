@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 
@@ -18,7 +19,7 @@ from vs_plugin.bin.cli import command
 from vs_plugin.data.kaldi_dir import SOUND, read_data_dir
 from vs_plugin.errors import ConfigError
 from vs_plugin.registry import SCORERS
-from vs_plugin.scoring.figures import figures_markdown, write_figures
+from vs_plugin.scoring.figures import figures_markdown, write_bar_figures, write_pair_figures
 from vs_plugin.scoring.items import build_items, ground_truth_items, render_ideals
 from vs_plugin.scoring.results import (
     merge_results,
@@ -100,8 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--jobs", type=int, default=1,
-        help="policies (repeated --infer) scored at once in separate processes; the CPU "
-        "threads are shared among them. Same output as one job",
+        help="policies (repeated --infer) scored at once, in threads sharing the scorers' "
+        "networks and per-file caches; the CPU threads are shared among them. Same output as "
+        "one job",
     )
     p.add_argument("--no-figures", action="store_true", help="write no figures")
     p.add_argument("--strict", action="store_true", help="stop at the first bad input")
@@ -154,10 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     scorers = build_scorers(args.scorers.split(), args.overrides)  # bad names fail here, once
     data = read_data_dir(args.data, required=SOUND)
     jobs = min(args.jobs, len(tasks))
-    if jobs == 1:
-        sections = [_score_one(args, *task[:2], scorers, data, *task[2:]) for task in tasks]
-    else:
-        sections = _score_in_parallel(args, tasks, jobs)
+    with FigureWriter(enabled=not args.no_figures) as figures:
+        if jobs == 1:
+            parts = [_score_one(args, *t[:2], scorers, data, *t[2:], figures) for t in tasks]
+        else:
+            parts = _score_in_parallel(args, tasks, scorers, data, jobs, figures)
+        sections = [md + figures.markdown(*jobs) for md, jobs in parts]
     if args.results is not None:
         if several:
             md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")
@@ -167,14 +171,64 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class FigureWriter:
+    """Writes the figures in a second process (``spawn``) while this one goes on scoring.
+
+    ``pairs(fig_dir, items, n_pairs)`` starts a policy's pair panels (they need only the
+    audio: started before its scoring); ``bars(fig_dir, systems, scorers)`` its bar charts
+    once it is scored. ``markdown(pairs_job, bars_job, results_dir)`` waits for both and
+    returns the RESULTS.md section that links them ("" when figures are off). The scorers
+    travel as their metric directions only. An error in the figure process is raised by
+    ``markdown``.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._pool = None
+
+    def __enter__(self) -> FigureWriter:
+        if self.enabled:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
+
+    def pairs(self, fig_dir: Path, items: list, n_pairs: int):
+        return self._pool and self._pool.submit(write_pair_figures, fig_dir, items, n_pairs)
+
+    def bars(self, fig_dir: Path, systems: list, scorers: dict):
+        directions = {n: SimpleNamespace(lower_is_better=dict(s.lower_is_better))
+                      for n, s in scorers.items()}
+        return self._pool and self._pool.submit(write_bar_figures, fig_dir, systems, directions)
+
+    @staticmethod
+    def markdown(pairs_job, bars_job, fig_dir: Path, results_dir: Path) -> str:
+        if pairs_job is None or bars_job is None:
+            return ""
+        figs = {"bars": bars_job.result(), "pairs": pairs_job.result()}
+        print(f"{PROG}: figures -> {fig_dir}", file=sys.stderr)
+        return "\n" + figures_markdown(figs, results_dir)
+
+
 def _score_one(
-    args, infer: Path, out: Path, scorers: dict, data, title: str | None, policy: str = ""
-) -> str:
-    """Score one inference dir (and the ground truth, and comparisons); its RESULTS text."""
+    args, infer: Path, out: Path, scorers: dict, data, title: str | None, policy: str,
+    figures: FigureWriter,
+) -> tuple[str, object]:
+    """Score one inference dir (and the ground truth, and comparisons): its RESULTS text and
+    its figures' job (:class:`FigureWriter`)."""
     needs_ideal = any("ideal" in getattr(s, "requires", ()) for s in scorers.values())
     cache = args.ideal_cache or args.out / "ideal"
     systems = []
     ours = build_items(infer, data, args.gt)
+    results_dir = (args.results or out / "RESULTS.md").parent
+    fig_root = args.figures or results_dir / "figures"
+    fig_dir = fig_root / policy_of(infer) if len(args.infer) > 1 else fig_root
+    pairs_job = figures.pairs(fig_dir, ours, args.figure_pairs)
     if needs_ideal:
         render_ideals(ours, data, cache)
     runs = [(args.name, str(infer), ours, out)]
@@ -198,39 +252,28 @@ def _score_one(
     write_text_atomic(out / "scorers.tsv", describe)
     title = title or f"Results: {infer.parent.name or infer}"
     md = results_markdown(systems, scorers, title, args.corpus_note)
-    if args.no_figures:
-        return md
-    results_dir = (args.results or out / "RESULTS.md").parent
-    fig_root = args.figures or results_dir / "figures"
-    fig_dir = fig_root / policy_of(infer) if len(args.infer) > 1 else fig_root
-    figs = write_figures(fig_dir, systems, scorers, ours, args.figure_pairs)
-    print(f"{PROG}: figures -> {fig_dir}", file=sys.stderr)
-    return md + "\n" + figures_markdown(figs, results_dir)
+    return md, (pairs_job, figures.bars(fig_dir, systems, scorers), fig_dir, results_dir)
 
 
-def _score_task(args, task: tuple, threads: int) -> str:
-    """One policy in a worker process: its own scorers and caches, ``threads`` CPU threads."""
+def _score_in_parallel(
+    args, tasks: list[tuple], scorers: dict, data, jobs: int, figures: FigureWriter
+) -> list[tuple[str, object]]:
+    """The policies side by side in ``jobs`` threads of this process, sharing the scorers and
+    their per-file caches (a reference or original is embedded once for every policy); the
+    networks, the decoders and the file analyses release the GIL. Torch and OpenVINO get
+    ``cpu_count // jobs`` threads each. Sections come in the order of ``tasks``; the first
+    error is raised once the running policies have finished."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     import torch
 
-    torch.set_num_threads(threads)
-    scorers = build_scorers(args.scorers.split(), args.overrides)
-    data = read_data_dir(args.data, required=SOUND)
-    infer, out, title, full = task
-    return _score_one(args, infer, out, scorers, data, title, full)
-
-
-def _score_in_parallel(args, tasks: list[tuple], jobs: int) -> list[str]:
-    """Each policy in its own process (``spawn``: no forked torch or OpenVINO threads), at most
-    ``jobs`` at once; sections in the order of ``tasks``. A worker's InputError is raised here
-    as it was raised there (the errors pickle with their fields)."""
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-        futures = [pool.submit(_score_task, args, task, threads) for task in tasks]
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [
+            pool.submit(_score_one, args, t[0], t[1], scorers, data, *t[2:], figures)
+            for t in tasks
+        ]
         return [f.result() for f in futures]
 
 

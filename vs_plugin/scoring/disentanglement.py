@@ -32,7 +32,7 @@ from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
 from vs_plugin.scoring.mcd import MCDConfig, mcd
-from vs_plugin.scoring.onset import OnsetConfig, OnsetScorer, detect_onsets, onset_metrics
+from vs_plugin.scoring.onset import OnsetConfig, OnsetScorer, onset_metrics, onsets_of
 from vs_plugin.scoring.timbre import TimbreSimilarityConfig, TimbreSimilarityScorer
 
 
@@ -87,7 +87,7 @@ class DisentanglementScorer(Scorer):
             out["ideal_mcd"] = mcd(gen, ideal, self.mcd_cfg)
         ref = self.onsets.reference_events(item)
         if ref is not None:
-            est, conf = detect_onsets(gen, self.onset_cfg)
+            est, conf = onsets_of(item.generated, self.onset_cfg)
             out["onset_f1"] = onset_metrics(ref[0], est, conf, self.onset_cfg)["onset_f1"]
         cross = (
             item.reference is not None

@@ -173,6 +173,30 @@ def pick_pairs(items: Sequence[ScoringItem], n: int) -> list[ScoringItem]:
     return chosen
 
 
+def write_bar_figures(
+    out_dir: Path, systems: Sequence[SystemScores], scorers: Mapping[str, Scorer]
+) -> list[Path]:
+    """``bars_<scorer>.png`` of every scorer with data (see :func:`bars_figure`)."""
+    bars = []
+    for name, scorer in scorers.items():
+        fig = bars_figure(systems, name, scorer)
+        if fig is not None:
+            bars.append(save_figure(fig, out_dir / f"bars_{slug(name)}.png"))
+    return bars
+
+
+def write_pair_figures(out_dir: Path, items: Sequence[ScoringItem], n_pairs: int = 3) -> list[Path]:
+    """``pair_<utt>.png`` of up to ``n_pairs`` pairs (:func:`pick_pairs`); they need only the
+    audio, not the scores. A pair whose audio cannot be read is left out with a warning."""
+    pairs = []
+    for it in pick_pairs(items, n_pairs):
+        try:
+            pairs.append(save_figure(pair_figure(it), out_dir / f"pair_{slug(it.utt)}.png"))
+        except InputError as exc:  # a clip that failed scoring too: leave its panel out
+            log.warning("no figure for pair %s: %s", it.utt, exc)
+    return pairs
+
+
 def write_figures(
     out_dir: Path,
     systems: Sequence[SystemScores],
@@ -181,18 +205,10 @@ def write_figures(
     n_pairs: int = 3,
 ) -> dict[str, list[Path]]:
     """All figures of one scored inference dir: ``{"bars": [...], "pairs": [...]}``."""
-    bars = []
-    for name, scorer in scorers.items():
-        fig = bars_figure(systems, name, scorer)
-        if fig is not None:
-            bars.append(save_figure(fig, out_dir / f"bars_{slug(name)}.png"))
-    pairs = []
-    for it in pick_pairs(items, n_pairs):
-        try:
-            pairs.append(save_figure(pair_figure(it), out_dir / f"pair_{slug(it.utt)}.png"))
-        except InputError as exc:  # a clip that failed scoring too: leave its panel out
-            log.warning("no figure for pair %s: %s", it.utt, exc)
-    return {"bars": bars, "pairs": pairs}
+    return {
+        "bars": write_bar_figures(out_dir, systems, scorers),
+        "pairs": write_pair_figures(out_dir, items, n_pairs),
+    }
 
 
 def figures_markdown(figures: Mapping[str, Sequence[Path]], relative_to: Path) -> str:

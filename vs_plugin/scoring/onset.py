@@ -30,13 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import librosa
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import average_precision_score
 
-from vs_plugin.errors import ConfigError
+from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring.audio import load
@@ -67,6 +68,27 @@ class OnsetConfig:
             raise ConfigError(
                 f"onset: confidence must be amplitude or strength, not {self.confidence!r}"
             )
+
+
+# what detect_onsets reads of an OnsetConfig (the other fields only match onsets to events)
+_DETECTION = ("sample_rate", "hop_length", "delta", "nms_window", "confidence", "conf_window",
+              "skip_start")  # fmt: skip
+_DETECTED: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def onsets_of(path: str | Path, cfg: OnsetConfig) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`detect_onsets` of the audio file ``path``, once per file version and detection
+    settings in a process (the onset and disentanglement scorers, and every policy, share it).
+    Raises InputError naming a missing or unreadable file."""
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    key = (str(path), mtime, *(getattr(cfg, f) for f in _DETECTION))
+    if key not in _DETECTED:
+        _DETECTED[key] = detect_onsets(load(path, cfg.sample_rate), cfg)
+    return _DETECTED[key]
 
 
 def detect_onsets(wav: np.ndarray, cfg: OnsetConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +235,6 @@ class OnsetScorer(Scorer):
 
     def __init__(self, cfg: OnsetConfig | None = None) -> None:
         self.cfg = cfg or OnsetConfig()
-        self._ref_cache: dict[str, np.ndarray] = {}
 
     def reference_events(self, item: ScoringItem) -> tuple[np.ndarray, str] | None:
         """The reference event times of ``item`` and where they came from."""
@@ -224,16 +245,12 @@ class OnsetScorer(Scorer):
         for source in ("original", "target"):
             path = getattr(item, source)
             if want in ("auto", source) and path is not None:
-                key = str(path)
-                if key not in self._ref_cache:
-                    times, _ = detect_onsets(load(path, self.cfg.sample_rate), self.cfg)
-                    self._ref_cache[key] = times
-                return self._ref_cache[key], source
+                return onsets_of(path, self.cfg)[0], source
         return None
 
     def score(self, item: ScoringItem) -> dict[str, float]:
         ref = self.reference_events(item)
-        est, conf = detect_onsets(load(item.generated, self.cfg.sample_rate), self.cfg)
+        est, conf = onsets_of(item.generated, self.cfg)
         if ref is None:
             nan = onset_metrics([], [], [], self.cfg)
             return {k: math.nan for k in nan} | {"onsets_gen": float(est.size)}

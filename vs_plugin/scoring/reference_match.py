@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,13 +104,15 @@ class SourceClassifier:
 
 
 _FITTED: dict[tuple[str, str], SourceClassifier] = {}
+_FITTING = threading.Lock()
 
 
 def _fitted(train_dir: str, cfg: ReferenceMatchConfig) -> SourceClassifier:
     """The classifier of ``train_dir``'s clips, fitted once per process and settings."""
     key = (train_dir, repr(cfg))
-    if key not in _FITTED:
-        _FITTED[key] = _fit(Path(train_dir), cfg)
+    with _FITTING:  # policies scored in threads share one fit
+        if key not in _FITTED:
+            _FITTED[key] = _fit(Path(train_dir), cfg)
     return _FITTED[key]
 
 

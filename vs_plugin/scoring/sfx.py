@@ -134,7 +134,7 @@ def load_weights(path: str | Path | None = None) -> dict[str, torch.Tensor]:
     return {k[len(_PREFIX) :]: v for k, v in state.items() if k.startswith(_PREFIX)}
 
 
-@lru_cache(maxsize=1)
+@runtimes.built_once
 def sfx_encoder() -> torch.nn.Module:
     """The embedding network with the packaged weights, on CPU, in eval mode (once per process).
 
@@ -147,7 +147,7 @@ def sfx_encoder() -> torch.nn.Module:
     return net.eval()
 
 
-@lru_cache(maxsize=2)
+@runtimes.built_once
 def sfx_network(backend: str = "auto") -> Callable[[np.ndarray], np.ndarray]:
     """The embedding network as a function ``(B, 100, 96)`` float32 -> ``(B, 512)`` float32.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,13 @@ from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring._compat import ensure_pkg_resources
 from vs_plugin.scoring.audio import load
+from vs_plugin.utils import runtimes
 
 ENCODER_RATE = 16000  # Resemblyzer's sampling rate
 _AGAINST = ("reference", "target", "original", "ideal")
 
 
-@lru_cache(maxsize=2)
+@runtimes.built_once
 def voice_encoder(device: str = "cpu") -> Any:
     """One Resemblyzer VoiceEncoder per process and device (loading takes seconds)."""
     ensure_pkg_resources()

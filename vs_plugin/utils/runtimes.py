@@ -19,10 +19,11 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ import torch
 from vs_plugin.errors import ConfigError
 
 log = logging.getLogger("vs_plugin.runtimes")
+T = TypeVar("T")
 
 # module to import -> (distribution, pip command that installs it at the tested version)
 PACKAGES = {
@@ -37,6 +39,27 @@ PACKAGES = {
     "onnxruntime": ("onnxruntime", "pip install onnxruntime==1.31.1 onnx==1.23.2"),
     "onnx": ("onnx", "pip install onnx==1.23.2"),
 }
+
+
+_BUILDING = threading.RLock()
+
+
+def built_once(build: Callable[..., T]) -> Callable[..., T]:
+    """``functools.cache`` for network builders, safe to call from several threads at once.
+
+    The first call per arguments builds under one process-wide lock (shared by every builder:
+    loading weights with ``torch.serialization.safe_globals`` changes process-wide state);
+    later calls return the same object. ``cache_clear`` as ``functools.cache``.
+    """
+    cached = functools.cache(build)
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with _BUILDING:
+            return cached(*args, **kwargs)
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper
 
 
 def require(module: str, user: str) -> ModuleType:
@@ -186,6 +209,7 @@ class OpenVINOModule:
         self.core = self.ov.Core()
         self.model = self.core.read_model(xml)
         self.compiled: dict[tuple[int, ...], Any] = {}
+        self._lock = threading.Lock()
 
     def _export(self, module: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
         module = module.float().cpu().eval()
@@ -211,5 +235,9 @@ class OpenVINOModule:
         return compiled
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The first output for ``x``. Callable from several threads: calls run one at a time
+        (two inference requests of one compiled model running at once were seen to hang in
+        OpenVINO's input dispatch)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
-        return np.array(self.compiled_for(tuple(x.shape))({0: x})[0], np.float32)
+        with self._lock:
+            return np.array(self.compiled_for(tuple(x.shape))({0: x})[0], np.float32)
