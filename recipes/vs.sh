@@ -420,8 +420,9 @@ if run_stage 5; then
   fi
   log "stage 5: scoring policies '${eval_policies}' with: ${scorers} -> ${exp_dir}/scores"
   mkdir -p "${exp_dir}/scores"
-  # with --nj > 1, policies are scored side by side in processes (each computes its own
-  # embeddings of the references and originals; the CPU threads are shared among them)
+  # with --nj > 1, policies are scored side by side in threads of one process (sharing the
+  # networks and the embeddings of the references and originals); figures are drawn in a
+  # second process meanwhile
   vs-score "${infer_args[@]}" --jobs "${nj}" --gt "${exp_dir}/infer_${test_set}_gt" \
     --data "${data_dir}/${test_set}" --scorers "${scorers}" --out "${exp_dir}/scores" \
     --results "${exp_dir}/RESULTS.md" --title "Results: ${tag}" \

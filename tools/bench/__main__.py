@@ -49,12 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--frames", type=int, default=215, help="video frames per clip (215 = 10 s)")
     t.add_argument("--modes", default="fp32,bf16,bf16+compile")
 
-    ts = sub.add_parser("train-steps", help="the training step's speed settings side by side "
-                        "(before / each added), interleaved in one process")
+    ts = sub.add_parser("train-steps", help="the training step's optimiser and discriminator "
+                        "settings side by side (before / each added), interleaved in one process")
     ts.add_argument("--preset", default="tiny")
     ts.add_argument("--batch", type=int, default=8)
     ts.add_argument("--frames", type=int, default=86, help="video frames per clip (86 = 4 s)")
     ts.add_argument("--steps", type=int, default=3, help="iterations per turn")
+    ts.add_argument("--flush-denormal", choices=("on", "off"), default="on",
+                    help="this process's denormal mode (per thread: not one of the turns)")
 
     i = sub.add_parser("infer", help="real-time factors of generation, vocoding, vs-generate")
     i.add_argument("--preset", default="paper")
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
                         "options; see tools/bench/vocoder.py for the experimental ones)")
 
     args = p.parse_args(argv)
+    if args.cmd == "train-steps":  # a per-thread mode: before any work starts worker threads
+        torch.set_flush_denormal(args.flush_denormal == "on")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         from tools.bench.train import bench_step_paths
 
         rows = bench_step_paths(args.preset, args.batch, args.frames, device, args.repeats,
-                                args.steps)
+                                args.steps, args.flush_denormal == "on")
         print_table(f"train steps ({args.preset}, batch {args.batch}, {args.frames} video "
                     f"frames, {args.repeats} rounds, interleaved)", rows)
     elif args.cmd == "infer":

@@ -130,19 +130,20 @@ def bench_train(preset: str, batch: int, frames: int, device: torch.device, mode
     return rows
 
 
-#: The training step's speed settings, cumulatively, from the step as it was before them.
+#: The training step's speed settings that can take turns in one process, cumulatively. The
+#: third, flushing denormals, is a per-thread CPU mode that worker threads take from their
+#: creator: it is set once per process (``train-steps --flush-denormal``), not per turn.
 STEP_PATHS: dict[str, dict[str, bool]] = {
-    "before": {"flush_denormal": False, "fused_optimizer": False, "scores_many": False},
-    "+flush_denormal": {"flush_denormal": True, "fused_optimizer": False, "scores_many": False},
-    "+fused_optimizer": {"flush_denormal": True, "fused_optimizer": True, "scores_many": False},
-    "+scores_many (now)": {"flush_denormal": True, "fused_optimizer": True, "scores_many": True},
+    "before": {"fused_optimizer": False, "scores_many": False},
+    "+fused_optimizer": {"fused_optimizer": True, "scores_many": False},
+    "+scores_many": {"fused_optimizer": True, "scores_many": True},
 }
 
 
 def _path_objects(preset: str, batch: int, frames: int, device: torch.device,
-                  settings: dict[str, bool]) -> TrainingObjects:
+                  settings: dict[str, bool], flush_denormal: bool) -> TrainingObjects:
     job = bench_job(preset, batch, frames, device, "fp32")
-    job.train.flush_denormal = settings["flush_denormal"]
+    job.train.flush_denormal = flush_denormal
     job.train.fused_optimizer = settings["fused_optimizer"]
     objs = initialize(job, None, resolve_device(job.device), 1)
     for d in [*objs.discriminators, *objs.step.discriminators]:
@@ -152,31 +153,31 @@ def _path_objects(preset: str, batch: int, frames: int, device: torch.device,
 
 
 def bench_step_paths(preset: str, batch: int, frames: int, device: torch.device, rounds: int,
-                     steps: int = 3) -> list[dict[str, Any]]:
+                     steps: int = 3, flush_denormal: bool = True) -> list[dict[str, Any]]:
     """Seconds per training iteration of each :data:`STEP_PATHS` entry, side by side.
 
     Every path gets its own models and optimisers (same seed, same batch); the paths take
     turns, ``steps`` iterations each, for ``rounds`` rounds, so a slow spell of the machine
-    falls on all of them. The denormal setting is process-wide and is set before each turn.
-    Rows: median s/iter and the ratio to ``before``.
+    falls on all of them. ``flush_denormal`` is this process's denormal mode, set before any
+    torch work (compare it as whole processes). Rows: median s/iter, ratio to ``before``.
     """
-    paths = {name: _path_objects(preset, batch, frames, device, s)
+    if device.type == "cpu":
+        torch.set_flush_denormal(flush_denormal)
+    paths = {name: _path_objects(preset, batch, frames, device, s, flush_denormal)
              for name, s in STEP_PATHS.items()}
     b = make_batch(batch, frames, paths["before"].generator, device)
     engine = adversarial_engine()
     times: dict[str, list[float]] = {name: [] for name in paths}
-    for name, objs in paths.items():  # warm-up
-        torch.set_flush_denormal(STEP_PATHS[name]["flush_denormal"])
+    for objs in paths.values():  # warm-up
         objs.step(engine, b)
     for _ in range(rounds):
         for name, objs in paths.items():
-            torch.set_flush_denormal(STEP_PATHS[name]["flush_denormal"])
             times[name] += timed(lambda o=objs: o.step(engine, b), device, repeats=steps, warmup=0)
-    torch.set_flush_denormal(False)
     base = median(times["before"])
     return [
         {"preset": preset, "batch": batch, "video_frames": frames, "path": name,
-         "s_per_iter": median(t), "clips_per_s": batch / median(t),
-         "ratio_to_before": median(t) / base, "iterations": len(t)}
+         "flush_denormal": flush_denormal, "s_per_iter": median(t),
+         "clips_per_s": batch / median(t), "ratio_to_before": median(t) / base,
+         "iterations": len(t)}
         for name, t in times.items()
     ]

@@ -595,6 +595,18 @@ def step_options(job: DictConfig, dtype: torch.dtype | None) -> StepOptions:
     )
 
 
+def flush_denormals(job: DictConfig, device: torch.device) -> None:
+    """On the CPU with ``train.flush_denormal``: denormal floats become zero (FTZ/DAZ).
+
+    Backpropagation through the LSTMs' time steps makes denormal gradients, whose arithmetic
+    is many times slower on x86 (BENCHMARKS.md, training). The mode is per thread and a new
+    thread takes its creator's, so this runs before the first parallel torch operation
+    creates the worker threads (``run_training`` calls it first thing).
+    """
+    if device.type == "cpu" and job.train.flush_denormal:
+        torch.set_flush_denormal(True)
+
+
 def initialize(
     job: DictConfig,
     dims: Mapping[str, int] | None,
@@ -612,8 +624,7 @@ def initialize(
     """
     tc = job.train
     dtype = amp_dtype(tc.amp, device)
-    if device.type == "cpu" and tc.flush_denormal:
-        torch.set_flush_denormal(True)  # process-wide; denormal LSTM gradients are slow
+    flush_denormals(job, device)
     manual_seed(job.seed)
     model_cfg = OmegaConf.to_container(job.model, resolve=True)
     gspec, dspecs = model_specs(model_cfg, dims)
@@ -861,6 +872,7 @@ def run_training(local_rank: int, job_dict: dict[str, Any]) -> dict[str, Any]:
     if idist.get_rank() == 0:
         sweep_temporaries(paths.exp)
     device = resolve_device(job.device)
+    flush_denormals(job, device)  # before any torch work starts the worker threads
     amp_dtype(job.train.amp, device)  # a wrong name fails before any data is read
     specs = dump_specs(paths.train, [paths.valid], job.data.video_feature)
     dims = feature_dims(paths.train)
