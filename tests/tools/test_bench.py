@@ -36,7 +36,7 @@ def test_gpu_check_dry_run_on_cpu_writes_every_table(tmp_path):
 def test_bench_help_lists_every_subcommand():
     out = subprocess.run([sys.executable, "-m", "tools.bench", "--help"], cwd=REPO,
                          capture_output=True, text=True, timeout=120, check=True)
-    for sub in ("train", "infer", "prep", "score", "floor", "vocoder"):
+    for sub in ("train", "train-steps", "infer", "prep", "score", "floor", "vocoder"):
         assert sub in out.stdout
 
 

@@ -119,3 +119,18 @@ def test_the_benchmark_builds_what_training_builds(tmp_path, monkeypatch):
     assert dataclasses.replace(bench.step.opt, loss=None) == dataclasses.replace(
         trained.step.opt, loss=None
     )
+
+
+def test_the_step_paths_differ_as_labelled_and_the_last_is_what_training_runs():
+    from tools.bench.train import STEP_PATHS, _path_objects
+
+    now = build_training(PRESET, BATCH, FRAMES, CPU, "fp32")
+    for name, settings in STEP_PATHS.items():
+        objs = _path_objects(PRESET, BATCH, FRAMES, CPU, settings, flush_denormal=True)
+        fused = {g["fused"] for o in objs.optimizers().values() for g in o.param_groups}
+        assert fused == ({True} if settings["fused_optimizer"] else {None}), name
+        alignment = [d for d in objs.step.discriminators if getattr(d, "needs_video", False)]
+        assert alignment and all(d.scores_many == settings["scores_many"] for d in alignment)
+    # the last path is the training default: the same optimiser flags and discriminator calls
+    assert objs.optimizers()["opt_g"].state_dict() == now.optimizers()["opt_g"].state_dict()
+    assert all(d.scores_many for d in now.step.discriminators if d.needs_video)

@@ -1,4 +1,4 @@
-# The demo that `./run.sh --stage 0 --stop-stage 5` runs on a 2-core CPU in about 20 minutes:
+# The demo that `./run.sh --stage 0 --stop-stage 5` runs on a 2-core CPU in about 13 to 14 minutes:
 # the built-in synthetic corpus (or VAS if $VAS is set), 4 s clips, 4 categories x (32 train +
 # 2 valid + 4 test) clips, a CPU-sized model (the tiny preset with a wider decoder and
 # acoustic encoder), 1440 iterations of batch 8, generation and scoring of same-category
