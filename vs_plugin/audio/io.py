@@ -71,16 +71,10 @@ def lossless_rate(path: Path) -> int | None:
 def _read_lossless(path: Path, sample_rate: int) -> np.ndarray | None:
     """The samples of a lossless mono file at ``sample_rate``, or None (then ffmpeg decodes)."""
     check_file(path)
+    if lossless_rate(path) != sample_rate:
+        return None
     try:
-        with sf.SoundFile(str(path)) as f:
-            if (
-                f.samplerate != sample_rate
-                or f.channels != 1
-                or f.format not in LOSSLESS_FORMATS
-                or f.subtype not in LOSSLESS_SUBTYPES
-            ):
-                return None
-            return f.read(dtype="float32")
+        return sf.read(str(path), dtype="float32")[0]
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None  # not a file libsndfile reads whole: ffmpeg decides
 

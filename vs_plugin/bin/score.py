@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             parts = [_score_one(args, *t[:2], scorers, data, *t[2:], figures) for t in tasks]
         else:
             parts = _score_in_parallel(args, tasks, scorers, data, jobs, figures)
-        sections = [md + figures.markdown(*jobs) for md, jobs in parts]
+        sections = [md + figures.markdown(*fig_jobs) for md, fig_jobs in parts]
     if args.results is not None:
         if several:
             md = merge_results(sections, args.title or f"Results: {args.infer[0].parent.name}")

@@ -30,14 +30,19 @@ def _cached(path: str, mtime_ns: int, sample_rate: int) -> np.ndarray:
     return librosa.resample(wav, orig_sr=rate, target_sr=sample_rate).astype(np.float32)
 
 
-def load(path: str | Path, sample_rate: int = 22050) -> np.ndarray:
-    """Mono float32 waveform of ``path`` at ``sample_rate`` (cached: do not modify it)."""
+def file_version(path: str | Path) -> tuple[str, int]:
+    """``(path, mtime_ns)``: the key under which the scorers cache what they compute from a
+    file, so that a rewritten file is analysed again. InputError naming a missing file."""
     path = Path(path)
     try:
-        mtime = path.stat().st_mtime_ns
+        return str(path), path.stat().st_mtime_ns
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
-    return _cached(str(path), mtime, sample_rate)
+
+
+def load(path: str | Path, sample_rate: int = 22050) -> np.ndarray:
+    """Mono float32 waveform of ``path`` at ``sample_rate`` (cached: do not modify it)."""
+    return _cached(*file_version(path), sample_rate)
 
 
 def require(path: Path | None, what: str, utt: str) -> Path:

@@ -27,7 +27,7 @@ import scipy.fft
 from vs_plugin.audio.mel import MelConfig, log_mel
 from vs_plugin.errors import InputError
 from vs_plugin.registry import SCORERS
-from vs_plugin.scoring.audio import load
+from vs_plugin.scoring.audio import file_version, load
 from vs_plugin.scoring.similarity import LeakageScorer, cosine, is_cross
 
 __all__ = ["MFCCCache", "MFCCSimilarityScorer", "cosine", "is_cross", "mfcc_stats"]
@@ -88,16 +88,7 @@ class MFCCCache:
 
     def stats(self, path: Path) -> np.ndarray | None:
         path = Path(path)
-        try:
-            key = (
-                str(path),
-                path.stat().st_mtime_ns,
-                self.cfg.sample_rate,
-                self.cfg.n_mfcc,
-                self.cfg.top_db,
-            )
-        except FileNotFoundError:
-            raise InputError(path, "file not found") from None
+        key = (*file_version(path), self.cfg.sample_rate, self.cfg.n_mfcc, self.cfg.top_db)
         if key not in self._stats:
             wav = load(path, self.cfg.sample_rate)
             if wav.size <= self._mel_cfg.n_fft:

@@ -37,10 +37,10 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import average_precision_score
 
-from vs_plugin.errors import ConfigError, InputError
+from vs_plugin.errors import ConfigError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
-from vs_plugin.scoring.audio import load
+from vs_plugin.scoring.audio import file_version, load
 
 _SOURCES = ("auto", "events", "original", "target")
 
@@ -80,12 +80,7 @@ def onsets_of(path: str | Path, cfg: OnsetConfig) -> tuple[np.ndarray, np.ndarra
     """:func:`detect_onsets` of the audio file ``path``, once per file version and detection
     settings in a process (the onset and disentanglement scorers, and every policy, share it).
     Raises InputError naming a missing or unreadable file."""
-    path = Path(path)
-    try:
-        mtime = path.stat().st_mtime_ns
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    key = (str(path), mtime, *(getattr(cfg, f) for f in _DETECTION))
+    key = (*file_version(path), *(getattr(cfg, f) for f in _DETECTION))
     if key not in _DETECTED:
         _DETECTED[key] = detect_onsets(load(path, cfg.sample_rate), cfg)
     return _DETECTED[key]

@@ -52,10 +52,10 @@ import scipy.signal
 import torch
 
 from vs_plugin.data.kaldi_dir import read_wav_scp
-from vs_plugin.errors import ConfigError, InputError
+from vs_plugin.errors import ConfigError
 from vs_plugin.interfaces import ScoringItem
 from vs_plugin.registry import SCORERS
-from vs_plugin.scoring.audio import load
+from vs_plugin.scoring.audio import file_version, load
 from vs_plugin.scoring.similarity import LeakageScorer
 from vs_plugin.utils import runtimes
 
@@ -260,10 +260,7 @@ class SFXCache:
     def embedding(self, path: Path) -> np.ndarray | None:
         """The 512-d embedding of ``path``; None if the file is silent."""
         path = Path(path)
-        try:
-            key = (str(path), path.stat().st_mtime_ns)
-        except FileNotFoundError:
-            raise InputError(path, "file not found") from None
+        key = file_version(path)
         if key not in self._emb:
             wav = load(path, self.cfg.input_rate)
             self._emb[key] = embed(

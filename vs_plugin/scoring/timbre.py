@@ -21,7 +21,7 @@ from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Scorer, ScoringItem
 from vs_plugin.registry import SCORERS
 from vs_plugin.scoring._compat import ensure_pkg_resources
-from vs_plugin.scoring.audio import load
+from vs_plugin.scoring.audio import file_version, load
 from vs_plugin.utils import runtimes
 
 ENCODER_RATE = 16000  # Resemblyzer's sampling rate
@@ -99,12 +99,7 @@ class TimbreSimilarityScorer(Scorer):
 
     def embedding(self, path: Path) -> np.ndarray | None:
         """Embedding of the audio file ``path`` (cached per file version and settings)."""
-        key = (
-            str(path),
-            Path(path).stat().st_mtime_ns if Path(path).exists() else 0,
-            self.cfg.vad_trim,
-            self.cfg.min_seconds,
-        )
+        key = (*file_version(path), self.cfg.vad_trim, self.cfg.min_seconds)
         if key not in _EMBEDDINGS:
             wav = load(path, ENCODER_RATE)
             _EMBEDDINGS[key] = embed(
