@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 
 import ffmpeg
 import numpy as np
@@ -255,3 +256,25 @@ def test_feature_options_that_change_the_features_are_refused(model, reference, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'step' cannot be set at inference" in err
     assert not bad.exists()
+
+
+def test_the_vocoder_gets_ready_while_the_model_loads(model, reference, tmp_path, monkeypatch):
+    from vs_plugin.bin import generate
+    from vs_plugin.infer import single
+
+    started, seen = threading.Event(), []
+    real_prepare, real_load = single.prepare_vocoder_for, generate.load_model
+
+    def prepare(vocoder, video):
+        started.set()
+        real_prepare(vocoder, video)
+
+    def load_model(*args, **kwargs):
+        seen.append(started.wait(timeout=20))  # True only if preparing began before this
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(single, "prepare_vocoder_for", prepare)
+    monkeypatch.setattr(generate, "load_model", load_model)
+    video = make_video(tmp_path / "v.mp4", seconds=4.0, fps=25, size=(48, 64), audio=False)
+    assert run(model, video, reference, tmp_path / "out.wav") == 0
+    assert seen == [True]

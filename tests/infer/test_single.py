@@ -4,8 +4,10 @@ through generator, stretch and vocoder in bounded memory, equal to the whole-arr
 from __future__ import annotations
 
 import errno
+import time
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -218,4 +220,35 @@ def test_the_vocoder_is_prepared_for_the_clips_length_and_its_error_surfaces(
     out = tmp_path / "failed.wav"
     with pytest.raises(InputError, match="runtime is missing"):
         generate_clip(video, reference, out, model, PreparingVocoder(fail=True))
+    assert not out.exists()
+
+
+def test_prepare_for_a_video_asks_for_its_stated_length_and_leaves_bad_files_alone(tmp_path):
+    video = long_video(tmp_path, 4.0)
+    vocoder = PreparingVocoder()
+    single.prepare_vocoder_for(vocoder, video)
+    assert vocoder.prepared == [single.mel_frames(4.0, 22050, 256)] == [345]
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video")
+    single.prepare_vocoder_for(vocoder, junk)  # generate_clip names the bad file, not this
+    assert vocoder.prepared == [345]
+
+
+def test_a_preparation_started_by_the_caller_is_waited_for_not_repeated(
+    model, reference, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(single, "FRAME_SIZE", SMALL)
+    video = long_video(tmp_path, 4.0)
+    vocoder = PreparingVocoder()
+    with ThreadPoolExecutor(1) as pool:
+        # still under way when generate_clip starts: the vocoder's first call must wait
+        ready = pool.submit(lambda: (time.sleep(0.5), vocoder.prepare(7))[1])
+        generate_clip(video, reference, tmp_path / "out.wav", model, vocoder,
+                      vocoder_ready=ready)
+    assert vocoder.prepared == [7]  # the caller's, and no second one
+    failed: Future[None] = Future()
+    failed.set_exception(InputError(None, "the vocoder's runtime is missing"))
+    out = tmp_path / "failed.wav"
+    with pytest.raises(InputError, match="runtime is missing"):
+        generate_clip(video, reference, out, model, PreparingVocoder(), vocoder_ready=failed)
     assert not out.exists()

@@ -8,13 +8,17 @@ centring, and ``log(clamp(x, 1e-5))``. A clip of N samples gives ``N // hop`` fr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
+log = logging.getLogger("vs_plugin.audio")
+
 LOG_FLOOR = 1e-5
+MEL_BASIS_FORMAT = 1  # bump if what is cached as the mel basis changes
 SILENCE_LEVEL = float(np.log(LOG_FLOOR))  # log-mel value of digital silence
 
 
@@ -29,14 +33,39 @@ class MelConfig:
     fmax: float = 8000.0
 
 
-@lru_cache(maxsize=8)
-def _mel_basis(cfg: MelConfig) -> torch.Tensor:
+def librosa_mel_basis(cfg: MelConfig) -> np.ndarray:
+    """``(n_mels, n_fft // 2 + 1)`` float32 Slaney mel filterbank, made by librosa."""
     import librosa
 
-    basis = librosa.filters.mel(
+    return librosa.filters.mel(
         sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
-    )
-    return torch.from_numpy(basis).float()
+    ).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _mel_basis(cfg: MelConfig) -> torch.Tensor:
+    """librosa's filterbank for ``cfg``, kept in the per-user cache (``utils.runtimes``).
+
+    Importing ``librosa.filters`` takes about 1.6 s (SciPy's signal module, numba), longer
+    than everything else a one-clip ``vs-generate`` does before its features; so the matrix
+    is saved once per config and librosa version (``.npy``, the same float32 values) and
+    later processes read it back. A cache that cannot be read or written is bypassed.
+    """
+    from vs_plugin.utils import runtimes
+
+    folder = runtimes.graph_folder("mel-basis", repr(cfg), "librosa", MEL_BASIS_FORMAT,
+                                   ["librosa"])
+    try:
+        path = runtimes.cached_export(
+            folder, "basis.npy", lambda p: np.save(p, librosa_mel_basis(cfg))
+        )
+        basis = np.load(path, allow_pickle=False)
+        if basis.shape != (cfg.n_mels, cfg.n_fft // 2 + 1) or basis.dtype != np.float32:
+            raise ValueError(f"holds a {basis.dtype} array of shape {basis.shape}")
+    except (OSError, ValueError) as exc:
+        log.warning("mel basis cache %s bypassed: %s", folder, exc)
+        basis = librosa_mel_basis(cfg)
+    return torch.from_numpy(basis)
 
 
 def log_mel(wav: np.ndarray | torch.Tensor, cfg: MelConfig = MelConfig()) -> np.ndarray:

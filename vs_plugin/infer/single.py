@@ -30,7 +30,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ from vs_plugin.io.ffmpeg_io import QUIET, reason, source
 from vs_plugin.io.spans import MediaTiming, media_timing
 from vs_plugin.models.varietysound import VarietySoundModel
 from vs_plugin.utils.files import sweep_temporaries_of
-from vs_plugin.video.io import picture_chain
+from vs_plugin.video.io import picture_chain, video_info
 
 log = logging.getLogger("vs_plugin.generate")
 
@@ -325,6 +325,27 @@ def stream_sound(
         yield np.zeros(left, dtype=np.float32)
 
 
+def mel_frames(seconds: float, sample_rate: int, hop_length: int) -> int:
+    """Mel frames of ``seconds`` of sound at ``sample_rate`` Hz: ``ceil(samples / hop)``."""
+    return -(-int(round(seconds * sample_rate)) // hop_length)
+
+
+def prepare_vocoder_for(vocoder: Vocoder, video: str | Path) -> None:
+    """``vocoder.prepare`` for the sound of ``video``, from its stated duration alone.
+
+    For a caller that starts it in a background thread before loading the model (as
+    ``vs-generate`` does), so that a compile (HiFi-GAN on OpenVINO: about 2 s of CPU) runs
+    while the main thread is busy with single-threaded loading; pass the future to
+    :func:`generate_clip`. A video that cannot be probed is left for ``generate_clip`` to
+    report: nothing is prepared then.
+    """
+    try:
+        seconds = video_info(video).duration
+    except InputError:
+        return
+    vocoder.prepare(mel_frames(seconds, vocoder.sample_rate, vocoder.hop_length))
+
+
 def generate_clip(
     video: str | Path,
     reference: str | Path,
@@ -334,6 +355,7 @@ def generate_clip(
     *,
     gen: GenerationConfig | None = None,
     feature: VideoFeature | None = None,
+    vocoder_ready: Future[None] | None = None,
 ) -> GenerateReport:
     """Generate the sound of ``video`` in the timbre of ``reference``; write ``output``.
 
@@ -342,6 +364,10 @@ def generate_clip(
     length (see the module's docstring); the features go through a temporary file in
     ``$TMPDIR`` (OutputError if its disk fills). Raises InputError for a bad video, reference
     or a feature that does not fit the model.
+
+    ``vocoder_ready``: the caller's own ``vocoder.prepare`` already under way (see
+    :func:`prepare_vocoder_for`); it is waited for before the first vocoder call, and the
+    wait counts as vocoder time. None: ``vocoder.prepare`` runs here, beside the features.
     """
     gen = gen or GenerationConfig()
     video, reference, output = Path(video), Path(reference), check_output(output)
@@ -353,12 +379,14 @@ def generate_clip(
     timing.check_readable()
     ref_mel = load_reference(reference, model)
     sr, dim = model.mel.sample_rate, model.generator.video_dim
-    expected_frames = -(-int(round(timing.header_duration * sr)) // model.mel.hop_length)
-
     with contextlib.ExitStack() as stack:
-        # the vocoder gets ready (e.g. compiles its graph) while the features are computed
-        pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="vocoder-prepare"))
-        prepared = pool.submit(vocoder.prepare, expected_frames)
+        prepared = vocoder_ready
+        if prepared is None:  # the vocoder gets ready (e.g. compiles) beside the features
+            pool = stack.enter_context(
+                ThreadPoolExecutor(1, thread_name_prefix="vocoder-prepare")
+            )
+            expected = mel_frames(timing.header_duration, sr, model.mel.hop_length)
+            prepared = pool.submit(vocoder.prepare, expected)
         # pass 1: features, chunk by chunk, to a temporary file; the frame count comes out
         with _timed(timings, "features"):
             feature = feature or recorded_video_feature(model)
