@@ -36,7 +36,8 @@ def test_gpu_check_dry_run_on_cpu_writes_every_table(tmp_path):
 def test_bench_help_lists_every_subcommand():
     out = subprocess.run([sys.executable, "-m", "tools.bench", "--help"], cwd=REPO,
                          capture_output=True, text=True, timeout=120, check=True)
-    for sub in ("train", "train-steps", "infer", "prep", "score", "floor", "vocoder"):
+    for sub in ("train", "train-steps", "infer", "fresh-generate", "prep", "score", "floor",
+                "vocoder"):
         assert sub in out.stdout
 
 
@@ -47,3 +48,18 @@ def test_vocoder_bench_times_each_path_against_torch_fp32():
     assert [r["path"] for r in rows] == ["torch-fp32", "openvino-fp32"]
     assert rows[0]["frames"] == 43 and rows[0]["ratio"] == 1.0 and rows[0]["logmel_l1"] == 0
     assert rows[1]["s_per_audio_s"] > 0 and rows[1]["logmel_l1"] < 1e-3
+
+
+def test_fresh_generate_reads_each_variants_report_from_whole_processes():
+    from tools.bench.infer import bench_fresh
+
+    rows = bench_fresh("tiny", 2.0, "effnet_rgb_flow", [{"image_size": 64}], runs=1)
+    parts = {r["part"]: r for r in rows}
+    assert set(parts) == {"features", "generator", "vocoder", "mux", "timed parts", "loading",
+                          "wall"}
+    assert {r["variant"] for r in rows} == {"image_size=64"}
+    timed = sum(parts[p]["median_s"] for p in ("features", "generator", "vocoder", "mux"))
+    assert abs(parts["timed parts"]["median_s"] - timed) < 0.05  # the report's own total
+    # the process's wall time holds the timed parts, the loading and the start-up
+    inside = parts["timed parts"]["median_s"] + parts["loading"]["median_s"]
+    assert parts["wall"]["median_s"] > inside

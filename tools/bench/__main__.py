@@ -3,6 +3,7 @@
 
     tools/venv/bin/python -m tools.bench train --preset paper --batch 48 --device cuda
     tools/venv/bin/python -m tools.bench infer --preset paper
+    tools/venv/bin/python -m tools.bench --repeats 5 fresh-generate   # whole vs-generate processes
     tools/venv/bin/python -m tools.bench prep
     tools/venv/bin/python -m tools.bench score
     tools/venv/bin/python -m tools.bench floor      # FLOPs of one iteration / one generation
@@ -68,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="video feature options to compare end to end, ';' between variants, "
                    "',' between k=v pairs (e.g. 'backend=torch;backend=openvino')")
 
+    fg = sub.add_parser("fresh-generate", help="vs-generate in fresh processes, as a user runs "
+                        "it: timed parts, loading and wall, per recorded video feature variant")
+    fg.add_argument("--preset", default="paper")
+    fg.add_argument("--seconds", type=float, default=10.0)
+    fg.add_argument("--video-feature", default="effnet_rgb_flow")
+    fg.add_argument("--feature-variants", default="precision=fp32;precision=bf16",
+                    help="video feature options recorded in each variant's model, ';' between "
+                    "variants, ',' between k=v pairs")
+
     pr = sub.add_parser("prep", help="stage 0 and stage 1 seconds per clip")
     pr.add_argument("--seconds", type=float, default=10.0)
     pr.add_argument("--clips", type=int, default=2)
@@ -117,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
                            args.video_feature, args.repeats, not args.skip_end_to_end,
                            feature_variants(args.feature_variants))
         print_table(f"infer ({args.preset}, {args.seconds:g} s clip)", rows)
+    elif args.cmd == "fresh-generate":
+        from tools.bench.infer import bench_fresh
+
+        rows = bench_fresh(args.preset, args.seconds, args.video_feature,
+                           feature_variants(args.feature_variants), args.repeats)
+        print_table(f"fresh vs-generate ({args.preset}, {args.seconds:g} s clip, "
+                    f"{args.repeats} runs each, in turn)", rows)
     elif args.cmd == "prep":
         from tools.bench.prep import bench_prep
 

@@ -3,7 +3,11 @@ vs-generate path (features, generator, vocoder, mux) for one clip."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,10 @@ from vs_plugin.models.presets import build_generator, generator_spec
 from vs_plugin.registry import VIDEO_FEATURES, VOCODERS
 
 
-def _export(preset: str, video_feature: str, tmp: Path, device: torch.device):
+def _export(preset: str, video_feature: str, tmp: Path, device: torch.device,
+            feature_options: dict[str, Any] | None = None):
+    """A ``preset`` generator with random weights, exported to ``tmp/model`` with the video
+    feature ``{"name": video_feature, **feature_options}`` recorded; returns it loaded."""
     from vs_plugin.models.export import export_generator, load_exported
 
     dims = {"effnet_rgb_flow": 2560, "bn_inception_rgb_flow": 2048}
@@ -28,7 +35,8 @@ def _export(preset: str, video_feature: str, tmp: Path, device: torch.device):
     vstats = tmp / "video.npz"
     d = spec["video_dim"]
     np.savez(vstats, mean=np.zeros(d, np.float32), scale=np.ones(d, np.float32))
-    export_generator(gen, spec, tmp / "model", stats, vstats, {"name": video_feature})
+    feature = {"name": video_feature, **(feature_options or {})}
+    export_generator(gen, spec, tmp / "model", stats, vstats, feature)
     return load_exported(tmp / "model", device)
 
 
@@ -93,4 +101,53 @@ def _end_to_end(preset: str, seconds: float, device: torch.device, vocoder: str,
         for part, t in parts.items():
             rows.append({"part": f"vs-generate [{label}]: {part}", "seconds": t,
                          "rtf": t / seconds, "x_real_time": seconds / t if t else None})
+    return rows
+
+
+#: ``vs-generate``'s report line: "... in T s: features a s, generator b s, vocoder c s, mux d s"
+_REPORT = re.compile(r"in ([0-9.]+) s: features ([0-9.]+) s, generator ([0-9.]+) s, "
+                     r"vocoder ([0-9.]+) s, mux ([0-9.]+) s.*\(\+ ([0-9.]+) s loading")
+
+
+def bench_fresh(preset: str, seconds: float, video_feature: str, variants: list[dict[str, Any]],
+                runs: int) -> list[dict[str, Any]]:
+    """``vs-generate`` as a user runs it: a fresh process per clip, variants in turn.
+
+    Each variant (video feature options recorded in the model, e.g. ``{"precision": "bf16"}``)
+    gets a ``preset`` model with random weights; every round runs each variant's process once
+    (A B A B ...), after one warm-up round that fills the graph caches. Rows: medians of the
+    four timed parts, their total, the loading and the whole process's wall seconds.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="vs-bench-fresh."))
+    clip = synth_clips(seconds, 1, tmp)[0].path
+    models = []
+    for k, variant in enumerate(variants):
+        folder = tmp / f"variant{k}"
+        folder.mkdir()
+        _export(preset, video_feature, folder, torch.device("cpu"), variant)
+        models.append(folder / "model")
+    results: list[list[dict[str, float]]] = [[] for _ in variants]
+    for i in range(runs + 1):
+        for k, model in enumerate(models):
+            cmd = [sys.executable, "-m", "vs_plugin.bin.generate", "--video", str(clip),
+                   "--reference", str(clip), "--output", str(tmp / f"out{k}.mp4"),
+                   "--model", str(model), "--device", "cpu"]
+            t0 = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            wall = time.perf_counter() - t0
+            m = _REPORT.search(out.stdout)
+            if m is None:
+                raise RuntimeError(f"no timing report in vs-generate's output: {out.stdout!r}")
+            total, feat, gen, voc, mux, load = map(float, m.groups())
+            if i:  # the first round warms the caches
+                results[k].append({"features": feat, "generator": gen, "vocoder": voc,
+                                   "mux": mux, "timed parts": total, "loading": load,
+                                   "wall": wall})
+    rows = []
+    for variant, runs_k in zip(variants, results):
+        label = ",".join(f"{k}={v}" for k, v in variant.items()) or "defaults"
+        for part in runs_k[0]:
+            values = [r[part] for r in runs_k]
+            rows.append({"variant": label, "part": part, "median_s": median(values),
+                         "min_s": min(values), "max_s": max(values)})
     return rows
