@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # VarietySound on VAS (or, without VAS, on the built-in synthetic corpus).
-#   ./run.sh --stage 0 --stop-stage 5                     # the demo: tiny preset, ~13 min on 2 CPU cores
+#   ./run.sh --stage 0 --stop-stage 5                     # the demo: tiny preset, ~12-14 min on 2 CPU cores
 #   VAS=/data/VAS ./run.sh --conf conf/paper.sh           # the paper's setup (paper preset, 1 GPU)
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -1,8 +1,11 @@
-# The demo that `./run.sh --stage 0 --stop-stage 5` runs on a 2-core CPU in about 13 to 14 minutes:
+# The demo that `./run.sh --stage 0 --stop-stage 5` runs on a 2-core CPU in about 12 to 14 minutes:
 # the built-in synthetic corpus (or VAS if $VAS is set), 4 s clips, 4 categories x (32 train +
 # 2 valid + 4 test) clips, a CPU-sized model (the tiny preset with a wider decoder and
 # acoustic encoder), 1440 iterations of batch 8, generation and scoring of same-category
 # (shuffled) and cross-category pairs. Later command-line options override these.
+#
+# The video features run in bfloat16 (recorded in the feature spec; fp32 on a CPU without
+# bfloat16 units, which changes no score of the demo: docs/QUALITY.md, run H).
 #
 # Switches that depart from the paper, each measured in docs/QUALITY.md (paper: all off):
 #   decoder.film                     the time-invariant codes scale and shift every decoder block
@@ -26,7 +29,7 @@ recipe_opts=(
   --duration 4
   --nj 2
   --local-data-opts "--synth-train 32 --synth-valid 2 --synth-test 4"
-  --video-feature-opts "image_size=112"
+  --video-feature-opts "image_size=112 precision=bf16"
   --train-overrides "train.epochs=90 train.hold_epochs=45 train.batch_size=8 train.image_every=30 ${width//$'\n'/} ${transfer//$'\n'/}"
   --infer-policies "shuffled cross"
   --eval-policies "shuffled cross"
