@@ -8,6 +8,8 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,7 +62,7 @@ def test_each_config_has_its_own_cached_basis(cache):
 
 
 @pytest.mark.parametrize("damage", ["garbage", "wrong shape"])
-def test_a_damaged_cache_file_is_bypassed_with_a_warning(cache, caplog, damage):
+def test_a_damaged_cache_file_is_replaced_with_a_warning(cache, caplog, damage):
     cfg = MelConfig()
     mel._mel_basis(cfg)
     (path,) = _cached_files(cache)
@@ -72,4 +74,19 @@ def test_a_damaged_cache_file_is_bypassed_with_a_warning(cache, caplog, damage):
     with caplog.at_level(logging.WARNING, logger="vs_plugin.audio"):
         basis = mel._mel_basis(cfg)
     assert torch.equal(basis, torch.from_numpy(librosa_mel_basis(cfg)))
-    assert f"mel basis cache {path.parent} bypassed" in caplog.text
+    assert f"mel basis cache {path.parent} replaced" in caplog.text
+    assert np.array_equal(np.load(path), librosa_mel_basis(cfg))  # the file is good again
+
+
+def test_an_unwritable_cache_leaves_nothing_behind(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("VS_PLUGIN_CACHE_DIR", str(blocker))
+    mel._mel_basis.cache_clear()
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    try:
+        basis = mel._mel_basis(MelConfig())
+    finally:
+        mel._mel_basis.cache_clear()
+    assert torch.equal(basis, torch.from_numpy(librosa_mel_basis(MelConfig())))
+    assert set(Path(tempfile.gettempdir()).iterdir()) <= before  # no stray temporary folder

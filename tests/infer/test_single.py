@@ -252,3 +252,15 @@ def test_a_preparation_started_by_the_caller_is_waited_for_not_repeated(
     with pytest.raises(InputError, match="runtime is missing"):
         generate_clip(video, reference, out, model, PreparingVocoder(), vocoder_ready=failed)
     assert not out.exists()
+
+
+def test_prepare_for_a_video_that_probes_oddly_prepares_nothing_and_raises_nothing(
+    tmp_path, monkeypatch
+):
+    def odd_probe(path):
+        raise KeyError("width")  # a stream without the fields a video stream should have
+
+    monkeypatch.setattr(single, "video_info", odd_probe)
+    vocoder = PreparingVocoder()
+    single.prepare_vocoder_for(vocoder, tmp_path / "odd.mp4")
+    assert vocoder.prepared == []

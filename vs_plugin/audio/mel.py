@@ -48,23 +48,32 @@ def _mel_basis(cfg: MelConfig) -> torch.Tensor:
 
     Importing ``librosa.filters`` takes about 1.6 s (SciPy's signal module, numba), longer
     than everything else a one-clip ``vs-generate`` does before its features; so the matrix
-    is saved once per config and librosa version (``.npy``, the same float32 values) and
-    later processes read it back. A cache that cannot be read or written is bypassed.
+    is saved once per config and librosa version (``.npy``, the same float32 values, written
+    atomically) and later processes read it back. A cached file that does not load as the
+    right matrix is replaced (with a warning); a cache that cannot be written is skipped.
     """
+    from vs_plugin.errors import OutputError
     from vs_plugin.utils import runtimes
+    from vs_plugin.utils.files import save_npy_atomic
 
     folder = runtimes.graph_folder("mel-basis", repr(cfg), "librosa", MEL_BASIS_FORMAT,
                                    ["librosa"])
+    path = folder / "basis.npy"
+    shape = (cfg.n_mels, cfg.n_fft // 2 + 1)
+    if path.is_file():
+        try:
+            basis = np.load(path, allow_pickle=False)
+            if basis.shape == shape and basis.dtype == np.float32:
+                return torch.from_numpy(basis)
+            problem = f"holds a {basis.dtype} array of shape {basis.shape}"
+        except (OSError, ValueError) as exc:
+            problem = str(exc)
+        log.warning("mel basis cache %s replaced: %s", folder, problem)
+    basis = librosa_mel_basis(cfg)
     try:
-        path = runtimes.cached_export(
-            folder, "basis.npy", lambda p: np.save(p, librosa_mel_basis(cfg))
-        )
-        basis = np.load(path, allow_pickle=False)
-        if basis.shape != (cfg.n_mels, cfg.n_fft // 2 + 1) or basis.dtype != np.float32:
-            raise ValueError(f"holds a {basis.dtype} array of shape {basis.shape}")
-    except (OSError, ValueError) as exc:
-        log.warning("mel basis cache %s bypassed: %s", folder, exc)
-        basis = librosa_mel_basis(cfg)
+        save_npy_atomic(path, basis)
+    except (OSError, OutputError) as exc:
+        log.debug("mel basis not cached in %s: %s", folder, exc)
     return torch.from_numpy(basis)
 
 

@@ -341,7 +341,8 @@ def prepare_vocoder_for(vocoder: Vocoder, video: str | Path) -> None:
     """
     try:
         seconds = video_info(video).duration
-    except InputError:
+    except Exception as exc:  # noqa: BLE001 - a hint only: generate_clip reports bad videos
+        log.debug("%s: vocoder not prepared in advance (%s)", video, exc)
         return
     vocoder.prepare(mel_frames(seconds, vocoder.sample_rate, vocoder.hop_length))
 
