@@ -5,7 +5,8 @@ converted from their torch modules once and the graph is cached in a per-user fo
 (``VS_PLUGIN_CACHE_DIR``, else ``$XDG_CACHE_HOME/vs_plugin``, else ``~/.cache/vs_plugin``)
 under a key made of the weights' hash, the backend, the graph format and the versions of
 torch and the backend's package. Nothing is ever downloaded: the graph is built from the
-installed packages' weights.
+installed packages' weights. The same folder keeps librosa's mel filterbank
+(:func:`vs_plugin.audio.mel._mel_basis`), so that a process need not import librosa for it.
 """
 
 from __future__ import annotations
