@@ -278,3 +278,131 @@ def test_the_vocoder_gets_ready_while_the_model_loads(model, reference, tmp_path
     video = make_video(tmp_path / "v.mp4", seconds=4.0, fps=25, size=(48, 64), audio=False)
     assert run(model, video, reference, tmp_path / "out.wav") == 0
     assert seen == [True]
+
+
+def _digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("role", ["video", "reference"])
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(
+    model, reference, tmp_path, capsys, role
+):
+    video = make_video(tmp_path / "v.mp4", seconds=2.0, audio=False)
+    ref = tmp_path / "r.wav"
+    sf.write(ref, sf.read(reference)[0], 44100)
+    target = video if role == "video" else ref
+    out = video  # the same path
+    if role == "reference":  # the same file under another name: a symlink
+        out = tmp_path / "ref_link.wav"
+        out.symlink_to(ref)
+    before = _digest(target)
+    assert run(model, video, ref, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(out) in err and "itself" in err
+    assert _digest(target) == before
+
+
+@pytest.mark.parametrize("name", ["o.webm", "o.gif", "o.xyz", "no_extension"])
+def test_an_output_container_it_cannot_write_is_refused_before_any_work(
+    model, reference, tmp_path, capsys, monkeypatch, name
+):
+    from vs_plugin.bin import generate
+
+    monkeypatch.setattr(generate, "load_model", lambda *a, **k: pytest.fail("work started"))
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, audio=False)
+    assert run(model, video, reference, tmp_path / name) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(tmp_path / name) in err and ".mkv" in err
+    assert not (tmp_path / name).exists()
+
+
+def test_avi_output_gets_pcm_sound_as_long_as_its_picture(model, reference, tmp_path):
+    video = make_video(tmp_path / "v.mp4", seconds=3.0, fps=25, audio=False)
+    from vs_plugin.audio.io import load_audio
+
+    out = tmp_path / "o.avi"
+    assert run(model, video, reference, out, "--vocoder", "griffin_lim") == 0
+    streams = {s["codec_type"]: s for s in ffmpeg.probe(str(out))["streams"]}
+    assert streams["audio"]["codec_name"] == "pcm_s16le"
+    seconds = len(load_audio(out, 22050)) / 22050
+    assert abs(seconds - 3.0) < 0.02  # with AAC, an AVI's sound was 0.13 s longer
+
+
+def test_a_file_name_starting_with_a_dash_works_as_typed(model, reference, tmp_path,
+                                                           monkeypatch):
+    make_video(tmp_path / "-clip.mp4", seconds=1.5, audio=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--video", "-clip.mp4", "--reference", str(reference), "--output", "-out.wav",
+                 "--model", str(model), "--device", "cpu", "--vocoder", "griffin_lim"]) == 0
+    assert sf.info(str(tmp_path / "-out.wav")).duration == pytest.approx(1.5, abs=0.05)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
+def test_asking_for_a_gpu_where_there_is_none_is_one_line(model, reference, tmp_path, capsys):
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, audio=False)
+    assert run(model, video, reference, tmp_path / "o.wav", "--device", "cuda") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vs-generate: error: ") and "no CUDA GPU" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_replacing_an_output_keeps_its_permissions(model, reference, tmp_path):
+    video = make_video(tmp_path / "v.mp4", seconds=1.0, audio=False)
+    out = tmp_path / "o.wav"
+    out.write_bytes(b"old")
+    out.chmod(0o640)
+    assert run(model, video, reference, out, "--vocoder", "griffin_lim") == 0
+    assert (out.stat().st_mode & 0o777) == 0o640 and out.read_bytes() != b"old"
+
+
+def test_a_raw_elementary_stream_is_told_to_go_in_a_container(model, reference, tmp_path,
+                                                               capsys):
+    raw = tmp_path / "clip.h264"
+    (
+        ffmpeg.input("testsrc2=size=64x48:rate=25", f="lavfi", t=1)
+        .output(str(raw), f="h264", pix_fmt="yuv420p")
+        .global_args("-loglevel", "error")
+        .run()
+    )
+    assert run(model, raw, reference, tmp_path / "o.mp4") == 2
+    err = capsys.readouterr().err.strip()
+    assert str(raw) in err and "no timestamps" in err and len(err.splitlines()) == 1
+
+
+def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(model, reference, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    video = make_video(tmp_path / "long.mp4", seconds=120.0, fps=10, size=(36, 50),
+                       audio=False, events=(1.0, 60.0))
+    out_dir, tmp_dir = tmp_path / "out", tmp_path / "tmp"
+    out_dir.mkdir()
+    tmp_dir.mkdir()
+    code = ("import sys, tests.infer.tinymodel; from vs_plugin.bin.generate import main; "
+            "sys.exit(main())")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--video", str(video), "--reference", str(reference),
+         "--output", str(out_dir / "o.wav"), "--model", str(model), "--device", "cpu",
+         "--vocoder", "griffin_lim"],
+        cwd=repo, env={**os.environ, "TMPDIR": str(tmp_dir)}, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out_dir.glob(".o.wav.tmp~*")):  # the sound is being written
+        assert proc.poll() is None, "finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err.decode()[-2000:]
+    assert "Traceback" not in err.decode()
+    assert list(out_dir.iterdir()) == [] and list(tmp_dir.iterdir()) == []
+    with pytest.raises(ProcessLookupError):  # nothing of it still running (ffmpeg included)
+        os.killpg(proc.pid, 0)

@@ -106,3 +106,41 @@ def test_reason_explains_a_refused_demuxer_in_one_line():
     assert reason(b"file:/x/-a b:1.mp4: Invalid data found when processing input\n") == (
         "Invalid data found when processing input"
     )
+
+
+def _ffmpeg_children() -> list[int]:
+    """PIDs of this process's ffmpeg children (from /proc)."""
+    import os
+    from pathlib import Path
+
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:
+            continue
+        if fields[1] == "(ffmpeg)" and int(fields[3]) == os.getpid():
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def test_an_interrupted_run_stops_its_ffmpeg(tmp_path):
+    import os
+    import signal
+    import threading
+
+    import ffmpeg
+
+    from vs_plugin.bin.cli import Terminated, sigterm_unwinds
+    from vs_plugin.io.ffmpeg_io import run
+
+    slow = (  # real-time paced: about 60 s of work
+        ffmpeg.input("testsrc2=size=64x48:rate=25", f="lavfi", t=60, re=None)
+        .output(str(tmp_path / "out.mp4"))
+    )
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    with sigterm_unwinds(), pytest.raises(Terminated):
+        timer.start()
+        run(slow, blame=tmp_path / "out.mp4", what="encoding failed")
+    timer.join()
+    assert _ffmpeg_children() == []

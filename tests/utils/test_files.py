@@ -79,3 +79,22 @@ def test_the_sweep_is_quick_on_a_big_folder(tmp_path):
     t0 = time.perf_counter()
     assert sweep_temporaries(tmp_path) == []
     assert time.perf_counter() - t0 < 5.0  # one walk, no per-file work beyond a name check
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_usual(tmp_path):
+    import os
+
+    from vs_plugin.utils.files import atomic_path
+
+    old = tmp_path / "kept.txt"
+    old.write_text("old")
+    old.chmod(0o640)
+    with atomic_path(old) as tmp:
+        tmp.write_text("new")
+    assert old.read_text() == "new" and (old.stat().st_mode & 0o777) == 0o640
+    new = tmp_path / "new.txt"
+    with atomic_path(new) as tmp:
+        tmp.write_text("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (new.stat().st_mode & 0o777) == 0o666 & ~umask

@@ -6,7 +6,9 @@
   :class:`~vs_plugin.errors.OutputError`, :class:`~vs_plugin.registry.RegistryError`, and an
   operating-system error about a named file (not found, a directory, a non-directory, no
   permission) or a full disk.
-* Ctrl-C exits with status 130 (128 + SIGINT) and no traceback.
+* Ctrl-C exits with status 130 (128 + SIGINT) and no traceback; SIGTERM (``kill``,
+  ``timeout``) with 143 (128 + SIGTERM), after the same clean-up: temporary files removed,
+  child ffmpeg processes stopped, finished outputs kept.
 * Anything else is a bug: it keeps its traceback (exit status 1).
 
 ``command(prog)`` wraps an argparse ``main(argv) -> int``; ``exit_on_user_errors(prog)`` does
@@ -17,7 +19,9 @@ model that will not load into an ``InputError``.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +37,35 @@ if TYPE_CHECKING:
 
 USAGE_ERROR = 2  # argparse's status for a bad command line
 INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that every ``finally`` runs.
+
+    A ``KeyboardInterrupt`` subclass: ``except Exception`` does not swallow it.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` in the main thread (when SIGTERM
+    still has its default action there; otherwise nothing changes)."""
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    )
+    if install:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 USER_ERRORS: tuple[type[BaseException], ...] = (InputError, OutputError, RegistryError)
 FILE_ERRORS: tuple[type[OSError], ...] = (
@@ -63,6 +96,8 @@ def exit_status(prog: str, exc: BaseException) -> int | None:
 
     A user-facing error is printed as one line on stderr (status 2); Ctrl-C is quiet (130).
     """
+    if isinstance(exc, Terminated):
+        return TERMINATED
     if isinstance(exc, KeyboardInterrupt):
         return INTERRUPTED
     message = user_message(exc)
@@ -83,7 +118,8 @@ def command(prog: str) -> Callable[[Main], Main]:
         @functools.wraps(main)
         def wrapper(argv: list[str] | None = None) -> int:
             try:
-                return main(argv)
+                with sigterm_unwinds():
+                    return main(argv)
             except (Exception, KeyboardInterrupt) as exc:
                 status = exit_status(prog, exc)
                 if status is None:
@@ -99,7 +135,8 @@ def command(prog: str) -> Callable[[Main], Main]:
 def exit_on_user_errors(prog: str) -> Iterator[None]:
     """The same rules for code that cannot return a status (a Hydra task): ``sys.exit``."""
     try:
-        yield
+        with sigterm_unwinds():
+            yield
     except (Exception, KeyboardInterrupt) as exc:
         status = exit_status(prog, exc)
         if status is None:

@@ -10,9 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from vs_plugin.bin.cli import command, load_model
-from vs_plugin.data.cliargs import VOCODER_CONFIG_HELP, component_spec, parse_overrides
+from vs_plugin.data.cliargs import (
+    VOCODER_CONFIG_HELP,
+    attach_dash_values,
+    component_spec,
+    parse_overrides,
+)
 
 PROG = "vs-generate"
+PATH_OPTIONS = ("--video", "--reference", "--output", "--model")  # values may start with "-"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,15 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
             "(VarietySound). Any video ffmpeg decodes, any length (long videos are generated "
             "in overlapping windows, in bounded memory; their features wait in a temporary "
             "file in $TMPDIR); any reference audio file of at least "
-            f"{MIN_REFERENCE_SECONDS} s. The generated sound replaces the video's own track "
-            "(the picture is copied, not re-encoded)."
+            f"{MIN_REFERENCE_SECONDS} s. The generated sound replaces the video's own track; "
+            "the picture is copied (re-encoded with H.264 only when the output container "
+            "cannot hold its codec, e.g. a GIF). An existing output is replaced when the run "
+            "succeeds; the inputs themselves are never overwritten."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     required = {"required": True, "default": argparse.SUPPRESS}  # no "(default: None)"
     p.add_argument("--video", help="input video file", **required)
     p.add_argument("--reference", help="reference audio (or video) file", **required)
-    p.add_argument("--output", help="output .mp4 (or any container), or .wav", **required)
+    p.add_argument("--output", help="output video (.mp4, .m4v, .mov, .mkv or .avi), or .wav "
+                   "for the sound alone", **required)
     p.add_argument(
         "--model",
         default=os.environ.get("VS_MODEL"),
@@ -46,13 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--feature-config", nargs="*", default=[], metavar="K=V",
-        help="runtime options of the model's video feature, e.g. backend=torch (the CPU "
-        "default is OpenVINO, equal to float rounding); options that change the features "
-        "come from the model and are refused",
+        help="runtime options of the model's video feature, e.g. backend=torch (on the CPU "
+        "the default is OpenVINO, which gives the same features as torch up to float rounding); "
+        "options that change the features come from the model and are refused",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0...")
-    p.add_argument("--window", type=int, default=215, help="video frames per generator window")
-    p.add_argument("--overlap", type=int, default=43, help="cross-faded frames between windows")
+    p.add_argument("--window", type=int, default=215,
+                   help="feature frames per generator window (at the model's rate, 21.5 a "
+                   "second for the recipes' models: 215 = 10 s)")
+    p.add_argument("--overlap", type=int, default=43,
+                   help="cross-faded feature frames between windows")
     return p
 
 
@@ -75,7 +87,8 @@ def load_pipeline(model_spec: str, vocoder_spec: Any, device_spec: str) -> tuple
 def main(argv: list[str] | None = None) -> int:
     """Run ``vs-generate``; 0 on success, 2 for a bad input or option."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(attach_dash_values(parser, words, PATH_OPTIONS))
     if not args.model:
         parser.error("no model: pass --model or set VS_MODEL")
     import torch
@@ -91,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     from vs_plugin.utils.device import pick_device
     from vs_plugin.utils.memory import fix_mmap_threshold
 
-    check_output(args.output)
+    check_output(args.output, args.video, args.reference)
     fix_mmap_threshold()  # memory stays flat over long videos (vs_plugin.utils.memory)
     t0 = time.perf_counter()
     device = pick_device(args.device)

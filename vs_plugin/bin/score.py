@@ -269,12 +269,18 @@ def _score_in_parallel(
     import torch
 
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
-    with ThreadPoolExecutor(jobs) as pool:
-        futures = [
-            pool.submit(_score_one, args, t[0], t[1], scorers, data, *t[2:], figures)
-            for t in tasks
-        ]
-        return [f.result() for f in futures]
+    try:
+        with ThreadPoolExecutor(jobs) as pool:
+            futures = [
+                pool.submit(_score_one, args, t[0], t[1], scorers, data, *t[2:], figures)
+                for t in tasks
+            ]
+            return [f.result() for f in futures]
+    except BaseException:
+        # a progress bar below the first, cleared when its policy ended, leaves the cursor
+        # on its line without a line break: the error message gets a line of its own
+        sys.stderr.write("\n")
+        raise
 
 
 def policy_of(infer: Path) -> str:

@@ -64,3 +64,29 @@ def setup_logging(log_file: str | Path | None) -> None:
         handlers=handlers,
         force=True,
     )
+
+
+def attach_dash_values(
+    parser: argparse.ArgumentParser, argv: Sequence[str], options: Sequence[str]
+) -> list[str]:
+    """``--video -clip.mp4`` -> ``--video=-clip.mp4`` for the path ``options``.
+
+    argparse takes any word that starts with ``-`` for an option, so a file named
+    ``-clip.mp4`` after ``--video`` reads as a missing value. A word that follows one of
+    ``options`` and is not one of ``parser``'s own option strings (nor ``--``) is joined to
+    it, so such names work as typed. Returns the new argument list.
+    """
+    known = set(parser._option_string_actions) | {"--"}
+    out: list[str] = []
+    words = list(argv)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if word in options and nxt is not None and nxt.startswith("-") and nxt not in known:
+            out.append(f"{word}={nxt}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out

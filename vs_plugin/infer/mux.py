@@ -5,7 +5,8 @@ time"): the copied picture is retimed to start at zero, and the sound starts at 
 lasts exactly ``duration`` seconds (padded with silence or cut), so sound generated for the
 picture's span lands on it whatever the source's start offsets or edit lists. A video codec
 the output container cannot hold (VP8 into mp4, say) is re-encoded with H.264 instead of
-failing; ``MuxResult.copied`` says which happened.
+failing; ``MuxResult.copied`` says which happened. The containers written are those of
+``AUDIO_CODECS`` (mp4, m4v, mov, mkv, avi).
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ from vs_plugin.video.io import picture_chain, video_info
 
 # copied packets keep their order and spacing; only the origin moves to the first picture
 RETIME_COPIED = "setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
+#: Output suffix -> the codec the sound is stored in. AVI cannot signal AAC's encoder delay
+#: (its sound came out 0.13 s longer than the picture), so it gets 16-bit PCM.
+AUDIO_CODECS = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".avi": "pcm_s16le"}
+
+
+def check_container(out: str | Path) -> None:
+    """InputError naming ``out`` unless its suffix is a container :func:`mux` writes."""
+    out = Path(out)
+    if out.suffix.lower() not in AUDIO_CODECS:
+        kinds = ", ".join(AUDIO_CODECS)
+        what = f"a {out.suffix} file" if out.suffix else "a file without an extension"
+        raise InputError(out, f"cannot write {what}: a video output must end in {kinds}")
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,9 @@ def _graph(video: Path, wav: Path, out: Path, duration: float, copy: bool, bitra
     else:
         v = picture_chain(v)
         vkw = {"vcodec": "libx264", "pix_fmt": "yuv420p"}
-    return v.output(a, sink(out), acodec="aac", audio_bitrate=bitrate, **vkw)
+    acodec = AUDIO_CODECS[out.suffix.lower()]
+    akw = {"audio_bitrate": bitrate} if acodec == "aac" else {}
+    return v.output(a, sink(out), acodec=acodec, **akw, **vkw)
 
 
 def mux(
@@ -51,9 +66,12 @@ def mux(
     """Write ``out`` (atomically): ``video``'s picture with ``wav`` as its only sound.
 
     ``duration`` is the sound's length in seconds from the first picture; by default the
-    picture stream's stated duration. Raises InputError naming ``out`` if muxing fails.
+    picture stream's stated duration. ``out`` ends in one of ``AUDIO_CODECS`` (which also
+    says how the sound is stored). Raises InputError naming ``out`` for another suffix or if
+    muxing fails.
     """
     video, wav, out = Path(video), Path(wav), Path(out)
+    check_container(out)
     info = video_info(video)  # each input is checked first, so an error names the bad one
     probe(wav)
     if duration is None:

@@ -42,7 +42,7 @@ from vs_plugin.audio.mel import log_mel
 from vs_plugin.errors import InputError, OutputError, is_disk_full
 from vs_plugin.features.spec import build_video_feature
 from vs_plugin.infer.generation import FrameSource, FrameStretcher, GenerationConfig, iter_mel
-from vs_plugin.infer.mux import mux
+from vs_plugin.infer.mux import AUDIO_CODECS, mux
 from vs_plugin.infer.vocode import ChunkedVocoder
 from vs_plugin.infer.windows import plan_windows
 from vs_plugin.interfaces import VideoFeature, Vocoder
@@ -82,17 +82,35 @@ class GenerateReport:
         )
 
 
-def check_output(path: str | Path) -> Path:
-    """Fail early (before any work) if ``path`` cannot be written."""
+def check_output(path: str | Path, video: str | Path | None = None,
+                 reference: str | Path | None = None) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written: a folder, a missing or
+    read-only folder, a suffix that is neither ``.wav`` nor a container ``mux`` writes, or
+    the ``video`` or ``reference`` file itself (which would be overwritten)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(path, "output is a directory")
+    suffix = path.suffix.lower()
+    if suffix != ".wav" and suffix not in AUDIO_CODECS:
+        what = f"a {path.suffix} file" if path.suffix else "a file without an extension"
+        raise InputError(path, f"cannot write {what}: the output must end in .wav (the sound "
+                         f"alone) or {', '.join(AUDIO_CODECS)} (the video with its new sound)")
+    for role, given in (("input video", video), ("reference", reference)):
+        if given is not None and _same_file(path, Path(given)):
+            raise InputError(path, f"is the {role} itself; choose another output path")
     if not folder.is_dir():
         raise InputError(folder, "output folder does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(folder, "output folder is not writable")
     return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (yet)
+        return False
 
 
 def stream_frames(
@@ -371,12 +389,13 @@ def generate_clip(
     wait counts as vocoder time. None: ``vocoder.prepare`` runs here, beside the features.
     """
     gen = gen or GenerationConfig()
-    video, reference, output = Path(video), Path(reference), check_output(output)
+    video, reference = Path(video), Path(reference)
+    output = check_output(output, video, reference)
     sweep_temporaries_of(output)  # left by an earlier, killed run for this output
     timings = dict.fromkeys(("features", "generator", "vocoder", "mux"), 0.0)
     timing = media_timing(video)  # one packet scan: where the picture is and how much of it
     if timing.picture is None:
-        raise InputError(video, "has no video stream")
+        raise InputError(video, timing.picture_problem)
     timing.check_readable()
     ref_mel = load_reference(reference, model)
     sr, dim = model.mel.sample_rate, model.generator.video_dim

@@ -127,12 +127,18 @@ def run(
     ``what`` describes the failure, e.g. "video could not be decoded". A full disk is an
     OutputError on ``output`` (or ``blame``) instead. Returns ``(stdout, stderr)``.
     """
+    proc = node.global_args(*QUIET).run_async(
+        pipe_stdin=input is not None, pipe_stdout=True, pipe_stderr=True
+    )
     try:
-        return node.global_args(*QUIET).run(
-            input=input, capture_stdout=True, capture_stderr=True
-        )
-    except ffmpeg.Error as exc:
-        text = (exc.stderr or b"").decode("utf-8", "replace")
+        out, err = proc.communicate(input)
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): no ffmpeg left writing behind us
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode:
+        text = (err or b"").decode("utf-8", "replace")
         if "No space left on device" in text or "Disk quota exceeded" in text:
-            raise OutputError(output or blame, "no space left on device") from None
-        raise InputError(blame, f"{what} ({reason(exc.stderr)})") from None
+            raise OutputError(output or blame, "no space left on device")
+        raise InputError(blame, f"{what} ({reason(err)})")
+    return out, err

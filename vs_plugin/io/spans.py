@@ -47,6 +47,8 @@ class MediaTiming:
     sound: Span | None
     header_duration: float
     frame_period: float
+    # why ``picture`` is None: no video stream, no packets, or packets without timestamps
+    picture_problem: str = "has no video stream"
 
     @property
     def readable_share(self) -> float:
@@ -143,6 +145,14 @@ def media_timing(path: str | Path) -> MediaTiming:
     period = 1.0 / rate if rate > 0 else 0.0
     picture = _span(packets, video, period) if video else None
     sound = _span(packets, audio, 0.0) if audio else None
+    problem = "has no video stream"
+    if video is not None and picture is None:
+        own = [p for p in packets if p.get("stream_index") == int(video["index"])]
+        problem = (
+            "video stream has no timestamps (a raw elementary stream?); put it in a "
+            "container first, e.g. ffmpeg -i IN -c copy OUT.mp4"
+            if own else "video stream has no readable packets"
+        )
     header = 0.0
     if video is not None:
         header = (
@@ -150,4 +160,4 @@ def media_timing(path: str | Path) -> MediaTiming:
             or _float(info.get("format", {}).get("duration"))
             or 0.0
         )
-    return MediaTiming(path, picture, sound, header, period)
+    return MediaTiming(path, picture, sound, header, period, problem)

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -53,8 +54,12 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        if tmp_path.exists():  # mkstemp makes 0600 files; give them the usual mode
-            os.chmod(tmp_path, 0o666 & ~_umask())
+        if tmp_path.exists():  # mkstemp makes 0600 files: give the replaced file's mode,
+            try:  # or the usual one for a new file
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except OSError:
+                mode = 0o666 & ~_umask()
+            os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     except Exception as exc:
         # writers report a full disk in many ways (ENOSPC, a short write, an unreadable

@@ -88,7 +88,7 @@ def check_source(path: str | Path, cfg: ConformConfig) -> SourceCheck:
     v, a = video[0], audio[0]
     timing = media_timing(path)
     if timing.picture is None:
-        raise InputError(path, "video stream has no readable packets")
+        raise InputError(path, timing.picture_problem)
     timing.check_readable()
     duration = timing.picture.duration
     if duration < cfg.min_duration:
