@@ -406,3 +406,22 @@ def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(model, reference, t
     assert list(out_dir.iterdir()) == [] and list(tmp_dir.iterdir()) == []
     with pytest.raises(ProcessLookupError):  # nothing of it still running (ffmpeg included)
         os.killpg(proc.pid, 0)
+
+
+def test_variable_frame_rate_with_b_frames_gets_sound_for_all_its_picture(
+    model, reference, tmp_path
+):
+    video = tmp_path / "vfr.mp4"  # 30, then 10, then 30 frames a second; B-frames (x264's)
+    pts = "if(lt(N,30),N/(30*TB),if(lt(N,60),(30+(N-30)*3)/(30*TB),(120+(N-60))/(30*TB)))"
+    (
+        ffmpeg.input("testsrc2=size=64x48:rate=30", f="lavfi")
+        .filter("setpts", pts)
+        .output(str(video), t=4, fps_mode="vfr", pix_fmt="yuv420p", vcodec="libx264")
+        .global_args("-loglevel", "error")
+        .run()
+    )
+    stated = float(ffmpeg.probe(str(video))["streams"][0]["duration"])
+    out = tmp_path / "o.wav"
+    assert run(model, video, reference, out, "--vocoder", "griffin_lim") == 0
+    # the last picture is shown from 3.9 s for a frame: 3.93 s, although the stream says 3.8
+    assert stated < 3.85 and sf.info(str(out)).duration == pytest.approx(3.933, abs=0.01)

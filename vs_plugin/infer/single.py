@@ -451,11 +451,16 @@ def generate_clip(
 def picture_duration(timing: MediaTiming, frames: int, fps: float) -> tuple[float, str]:
     """Seconds of picture to make sound for, and a warning when that is less than stated.
 
-    The readable packets' span when the file is cut short; further limited to the decoded
-    frames (``frames`` at ``fps``) when those fall over one frame short of it.
+    The readable packets' span when the file is cut short, or when it runs more than a frame
+    past the stated duration; further limited to the decoded frames (``frames`` at ``fps``)
+    when those fall over one frame short of it.
     """
     stated = timing.header_duration
     duration = timing.picture.duration if timing.is_partial else stated
+    if timing.picture.duration > stated + max(timing.frame_period, 1.0 / fps):
+        # the packets run past the stated duration (variable frame rate with B-frames can
+        # state one frame interval too few): the picture is shown that long, so is the sound
+        duration = timing.picture.duration
     decoded = frames / fps
     if decoded < duration - 1.0 / fps:
         duration = decoded
