@@ -144,3 +144,13 @@ def test_an_interrupted_run_stops_its_ffmpeg(tmp_path):
         run(slow, blame=tmp_path / "out.mp4", what="encoding failed")
     timer.join()
     assert _ffmpeg_children() == []
+
+
+def test_a_pipe_is_refused_by_name_not_called_empty(tmp_path):
+    import os
+
+    fifo = tmp_path / "clip.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file") as err:
+        probe(fifo)
+    assert str(fifo) in str(err.value)

@@ -98,7 +98,7 @@ def check_audible(
             path, f"audio is {wav.size / sample_rate:.2f} s long; at least {min_seconds} s needed"
         )
     if wav.size == 0 or float(np.max(np.abs(wav))) < 1e-4:
-        raise InputError(path, "audio is silent")
+        raise InputError(path, "audio is silent (its channels mixed to mono)")
 
 
 class WavWriter:

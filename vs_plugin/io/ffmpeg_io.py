@@ -44,11 +44,13 @@ def file_url(path: str | Path) -> str:
 
 
 def check_file(path: Path) -> None:
-    """InputError naming ``path`` if it is missing, a directory or empty."""
+    """InputError naming ``path`` if it is missing, a directory, not a regular file, or empty."""
     if not path.exists():
         raise InputError(path, "file not found")
     if path.is_dir():
         raise InputError(path, "is a directory, not a media file")
+    if not path.is_file():  # a pipe, socket or device: media is read more than once
+        raise InputError(path, "is not a regular file (a pipe or device?); save it to a file")
     if path.stat().st_size == 0:
         raise InputError(path, "empty file")
 
