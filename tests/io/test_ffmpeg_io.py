@@ -125,24 +125,37 @@ def _ffmpeg_children() -> list[int]:
 
 
 def test_an_interrupted_run_stops_its_ffmpeg(tmp_path):
-    import os
+    """An exception raised in the main thread while ``run`` waits (what Ctrl-C and, in a
+    command, SIGTERM do) leaves no ffmpeg behind. The interruption is a private signal sent
+    to this thread only, so the test process's own SIGTERM/SIGINT handling is not touched."""
     import signal
     import threading
 
     import ffmpeg
 
-    from vs_plugin.bin.cli import Terminated, sigterm_unwinds
     from vs_plugin.io.ffmpeg_io import run
+
+    class Interrupted(BaseException):
+        pass
+
+    def interrupt(signum, frame):
+        raise Interrupted()
 
     slow = (  # real-time paced: about 60 s of work
         ffmpeg.input("testsrc2=size=64x48:rate=25", f="lavfi", t=60, re=None)
         .output(str(tmp_path / "out.mp4"))
     )
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
-    with sigterm_unwinds(), pytest.raises(Terminated):
-        timer.start()
-        run(slow, blame=tmp_path / "out.mp4", what="encoding failed")
-    timer.join()
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    timer = threading.Timer(
+        1.0, signal.pthread_kill, (threading.main_thread().ident, signal.SIGUSR1)
+    )
+    try:
+        with pytest.raises(Interrupted):
+            timer.start()
+            run(slow, blame=tmp_path / "out.mp4", what="encoding failed")
+    finally:
+        timer.join()
+        signal.signal(signal.SIGUSR1, previous)
     assert _ffmpeg_children() == []
 
 
