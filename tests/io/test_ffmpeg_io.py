@@ -108,11 +108,13 @@ def test_reason_explains_a_refused_demuxer_in_one_line():
     )
 
 
-def _ffmpeg_children() -> list[int]:
-    """PIDs of this process's ffmpeg children (from /proc)."""
-    import os
-    from pathlib import Path
+_INTERRUPTED_RUN = """
+import os, signal, sys, threading
+from pathlib import Path
+import ffmpeg
+from vs_plugin.io.ffmpeg_io import run
 
+def children():
     kids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -123,40 +125,30 @@ def _ffmpeg_children() -> list[int]:
             kids.append(int(stat.parent.name))
     return kids
 
+out = sys.argv[1]
+slow = ffmpeg.input("testsrc2=size=64x48:rate=25", f="lavfi", t=60, re=None).output(out)
+threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    run(slow, blame=out, what="encoding failed")
+except KeyboardInterrupt:
+    print("interrupted; ffmpeg children left:", children())
+"""
+
 
 def test_an_interrupted_run_stops_its_ffmpeg(tmp_path):
-    """An exception raised in the main thread while ``run`` waits (what Ctrl-C and, in a
-    command, SIGTERM do) leaves no ffmpeg behind. The interruption is a private signal sent
-    to this thread only, so the test process's own SIGTERM/SIGINT handling is not touched."""
-    import signal
-    import threading
+    """Ctrl-C (and, in a command, SIGTERM) while ``run`` waits leaves no ffmpeg behind.
 
-    import ffmpeg
+    In a child process of its own, so that the signal meets a plain interpreter."""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from vs_plugin.io.ffmpeg_io import run
-
-    class Interrupted(BaseException):
-        pass
-
-    def interrupt(signum, frame):
-        raise Interrupted()
-
-    slow = (  # real-time paced: about 60 s of work
-        ffmpeg.input("testsrc2=size=64x48:rate=25", f="lavfi", t=60, re=None)
-        .output(str(tmp_path / "out.mp4"))
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_RUN, str(tmp_path / "out.mp4")],
+        cwd=repo, capture_output=True, text=True, timeout=60, check=False,
     )
-    previous = signal.signal(signal.SIGUSR1, interrupt)
-    timer = threading.Timer(
-        1.0, signal.pthread_kill, (threading.main_thread().ident, signal.SIGUSR1)
-    )
-    try:
-        with pytest.raises(Interrupted):
-            timer.start()
-            run(slow, blame=tmp_path / "out.mp4", what="encoding failed")
-    finally:
-        timer.join()
-        signal.signal(signal.SIGUSR1, previous)
-    assert _ffmpeg_children() == []
+    assert out.stdout.strip() == "interrupted; ffmpeg children left: []", out.stderr[-2000:]
 
 
 def test_a_pipe_is_refused_by_name_not_called_empty(tmp_path):
