@@ -127,6 +127,9 @@ def children():
 
 out = sys.argv[1]
 slow = ffmpeg.input("testsrc2=size=64x48:rate=25", f="lavfi", t=60, re=None).output(out)
+# Ctrl-C's usual effect, even where this process was started with SIGINT ignored (a
+# background job of a script)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
 try:
     run(slow, blame=out, what="encoding failed")
