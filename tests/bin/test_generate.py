@@ -393,6 +393,8 @@ def test_sigterm_mid_run_exits_143_and_leaves_nothing_behind(model, reference, t
          "--vocoder", "griffin_lim"],
         cwd=repo, env={**os.environ, "TMPDIR": str(tmp_dir)}, start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # SIGTERM's default action, whatever this test process was started with
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not list(out_dir.glob(".o.wav.tmp~*")):  # the sound is being written
