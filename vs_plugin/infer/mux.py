@@ -26,13 +26,15 @@ RETIME_COPIED = "setts=pts=PTS-STARTPTS:dts=DTS-STARTPTS"
 AUDIO_CODECS = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".avi": "pcm_s16le"}
 
 
-def check_container(out: str | Path) -> None:
-    """InputError naming ``out`` unless its suffix is a container :func:`mux` writes."""
+def check_container(out: str | Path, *, or_else: str = "") -> None:
+    """InputError naming ``out`` unless its suffix is a container :func:`mux` writes
+    (``or_else``: what else the caller accepts, added to the message)."""
     out = Path(out)
     if out.suffix.lower() not in AUDIO_CODECS:
         kinds = ", ".join(AUDIO_CODECS)
         what = f"a {out.suffix} file" if out.suffix else "a file without an extension"
-        raise InputError(out, f"cannot write {what}: a video output must end in {kinds}")
+        also = f", or {or_else}" if or_else else ""
+        raise InputError(out, f"cannot write {what}: a video output must end in {kinds}{also}")
 
 
 @dataclass(frozen=True)

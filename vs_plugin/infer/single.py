@@ -42,7 +42,7 @@ from vs_plugin.audio.mel import log_mel
 from vs_plugin.errors import InputError, OutputError, is_disk_full
 from vs_plugin.features.spec import build_video_feature
 from vs_plugin.infer.generation import FrameSource, FrameStretcher, GenerationConfig, iter_mel
-from vs_plugin.infer.mux import AUDIO_CODECS, mux
+from vs_plugin.infer.mux import check_container, mux
 from vs_plugin.infer.vocode import ChunkedVocoder
 from vs_plugin.infer.windows import plan_windows
 from vs_plugin.interfaces import VideoFeature, Vocoder
@@ -91,11 +91,8 @@ def check_output(path: str | Path, video: str | Path | None = None,
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise InputError(path, "output is a directory")
-    suffix = path.suffix.lower()
-    if suffix != ".wav" and suffix not in AUDIO_CODECS:
-        what = f"a {path.suffix} file" if path.suffix else "a file without an extension"
-        raise InputError(path, f"cannot write {what}: the output must end in .wav (the sound "
-                         f"alone) or {', '.join(AUDIO_CODECS)} (the video with its new sound)")
+    if path.suffix.lower() != ".wav":
+        check_container(path, or_else=".wav for the sound alone")
     for role, given in (("input video", video), ("reference", reference)):
         if given is not None and _same_file(path, Path(given)):
             raise InputError(path, f"is the {role} itself; choose another output path")
