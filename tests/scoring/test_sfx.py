@@ -180,7 +180,6 @@ def test_centring_on_the_scored_set_spreads_the_cosines(files, tmp_path):
 
 def test_openvino_gives_the_torch_embeddings(files, tmp_path, monkeypatch):
     """The default CPU path (OpenVINO fp32) equals torch to float rounding, for 1 to 3 blocks."""
-    pytest.importorskip("openvino")
     monkeypatch.setenv("VS_PLUGIN_CACHE_DIR", str(tmp_path))
     for name in ("tone", "noise_later"):
         wav = sf.read(files[name], dtype="float32")[0]

@@ -18,7 +18,6 @@ import importlib.metadata
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -89,21 +88,13 @@ def has_module(module: str) -> bool:
 def import_openvino() -> ModuleType:
     """``openvino``, imported with its usage reporting off.
 
-    ``import openvino`` otherwise sends an 'import' event to the vendor's analytics unless the
-    user opted out (its ``openvino_telemetry`` dependency); while the package is first
-    imported, ``openvino_telemetry`` is made unimportable, so OpenVINO binds its own no-op
-    stub. Other code can still import ``openvino_telemetry`` afterwards.
+    Importing :mod:`vs_plugin` marks ``openvino_telemetry`` unimportable for the whole process
+    (see ``vs_plugin/__init__.py``), so OpenVINO and its converter use their no-op stubs and
+    never send an event nor fork a sender process. Raises ImportError without OpenVINO.
     """
-    if "openvino" in sys.modules:
-        return importlib.import_module("openvino")
-    blocked = "openvino_telemetry" not in sys.modules
-    if blocked:
-        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
-    try:
-        return importlib.import_module("openvino")
-    finally:
-        if blocked:
-            sys.modules.pop("openvino_telemetry", None)
+    import vs_plugin  # noqa: F401  (the process-wide block, should this module load alone)
+
+    return importlib.import_module("openvino")
 
 
 @functools.lru_cache(maxsize=1)
