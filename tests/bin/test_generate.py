@@ -112,7 +112,7 @@ def _bad_reference(tmp_path, kind):
         wav[100:200] = np.nan
         sf.write(path, wav, 22050, subtype="FLOAT")
     elif kind == "short":
-        sf.write(path, tone(0.2, 22050, (0.05,)), 22050)
+        sf.write(path, tone(0.05, 22050, (0.0,)), 22050)  # less than 0.1 s of sound
     return path
 
 
@@ -130,7 +130,7 @@ def good_video(tmp_path_factory):
         ("no_video_stream", "has no video stream"),
         ("silent", "audio is silent"),
         ("nan", "NaN"),
-        ("short", "at least 0.5 s needed"),
+        ("short", "at least 0.1 s of sound needed"),
         ("no_folder", "output folder does not exist"),
         ("not_writable", "output folder is not writable"),
     ],

@@ -73,9 +73,11 @@ def test_reference_any_format_and_minimum_length(tmp_path):
     sf.write(tmp_path / "ref.ogg", stereo, 48000)
     mel = load_reference(tmp_path / "ref.ogg", model)
     assert mel.shape[1] == 80 and abs(len(mel) - 86) <= 1  # 1 s at 22050 / 256
-    sf.write(tmp_path / "short.wav", tone(0.3, 16000, (0.1,)), 16000)
-    with pytest.raises(InputError, match=r"short\.wav: audio is 0\.30 s long; at least 0\.5 s"):
-        load_reference(tmp_path / "short.wav", model)
+    sf.write(tmp_path / "short.wav", tone(0.3, 16000, (0.1,)), 16000)  # a one-shot: tiled
+    assert load_reference(tmp_path / "short.wav", model).shape == (43, 80)  # to 0.5 s
+    sf.write(tmp_path / "tiny.wav", tone(0.05, 16000, (0.0,)), 16000)
+    with pytest.raises(InputError, match=r"tiny\.wav: audio has 0\.05 s of sound .* 0\.1 s"):
+        load_reference(tmp_path / "tiny.wav", model)
 
 
 def test_feature_file_reads_back_the_rows_written(tmp_path):

@@ -22,7 +22,11 @@ PATH_OPTIONS = ("--video", "--reference", "--output", "--model")  # values may s
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vs_plugin.infer.single import MIN_REFERENCE_SECONDS
+    from vs_plugin.infer.reference import (
+        MIN_REFERENCE_SOUND_SECONDS,
+        REFERENCE_SECONDS,
+        SOUND_TOP_DB,
+    )
 
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -30,8 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Generate a sound track for a video in the timbre of a reference recording "
             "(VarietySound). Any video ffmpeg decodes, any length (long videos are generated "
             "in overlapping windows, in bounded memory; their features wait in a temporary "
-            "file in $TMPDIR); any reference audio file of at least "
-            f"{MIN_REFERENCE_SECONDS} s. The generated sound replaces the video's own track; "
+            "file in $TMPDIR); any reference audio file with at least "
+            f"{MIN_REFERENCE_SOUND_SECONDS:g} s of sound (within {SOUND_TOP_DB:g} dB of its "
+            f"peak): one shorter than {REFERENCE_SECONDS:g} s (a one-shot, e.g. a snare hit) "
+            "is trimmed to its sound and repeated back to back to that length. The generated "
+            "sound replaces the video's own track; "
             "the picture is copied (re-encoded with H.264 only when the output container "
             "cannot hold its codec, e.g. a GIF). An existing output is replaced when the run "
             "succeeds; the inputs themselves are never overwritten."

@@ -1,7 +1,9 @@
 """One video + one reference -> a video with generated sound: what ``vs-generate`` runs.
 
 Any video ffmpeg decodes (rate, size, codec, length; sound track or not) and any reference
-audio (format, rate, channels; at least ``MIN_REFERENCE_SECONDS`` long).
+audio (format, rate, channels) with at least 0.1 s of sound; a reference shorter than 0.5 s
+(a one-shot such as a snare hit) is trimmed to its sound and tiled to that length (the rule:
+:func:`vs_plugin.infer.reference.prepare_reference`).
 
 Memory stays bounded whatever the video's length; two passes over it:
 
@@ -37,12 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from vs_plugin.audio.io import check_audible, load_audio, open_wav
+from vs_plugin.audio.io import load_audio, open_wav
 from vs_plugin.audio.mel import log_mel
 from vs_plugin.errors import InputError, OutputError, is_disk_full
 from vs_plugin.features.spec import build_video_feature
 from vs_plugin.infer.generation import FrameSource, FrameStretcher, GenerationConfig, iter_mel
 from vs_plugin.infer.mux import check_container, mux
+from vs_plugin.infer.reference import REFERENCE_SECONDS, prepare_reference
 from vs_plugin.infer.vocode import ChunkedVocoder
 from vs_plugin.infer.windows import plan_windows
 from vs_plugin.interfaces import VideoFeature, Vocoder
@@ -54,7 +57,6 @@ from vs_plugin.video.io import picture_chain, video_info
 
 log = logging.getLogger("vs_plugin.generate")
 
-MIN_REFERENCE_SECONDS = 0.5  # shorter references carry too little timbre to encode
 FRAME_SIZE = (256, 340)  # (H, W) frames are resized to, as in the conformed training data
 FEATURE_CHUNK = 215  # frames decoded and featurised at a time
 
@@ -277,11 +279,17 @@ def recorded_video_feature(
 
 
 def load_reference(path: str | Path, model: VarietySoundModel) -> np.ndarray:
-    """Raw log-mel of a reference file; InputError for silent, NaN or too-short audio."""
+    """Raw log-mel ``(frames, n_mels)`` of a reference file, tiled if short.
+
+    The file is decoded to mono at the model's rate and made ready by
+    :func:`~vs_plugin.infer.reference.prepare_reference` with ``REFERENCE_SECONDS`` or the
+    model's ``min_reference_frames``, whichever is longer: a file shorter than that is trimmed
+    to its sound and repeated up to it. InputError (one line naming the file) for NaN, silent
+    audio or less than ``MIN_REFERENCE_SOUND_SECONDS`` of sound.
+    """
     sr, hop = model.mel.sample_rate, model.mel.hop_length
-    need = max(MIN_REFERENCE_SECONDS, model.generator.min_reference_frames * hop / sr)
-    wav = load_audio(path, sr)
-    check_audible(wav, path, min_seconds=need, sample_rate=sr)
+    need = max(REFERENCE_SECONDS, model.generator.min_reference_frames * hop / sr)
+    wav = prepare_reference(load_audio(path, sr), sr, need, path=path)
     return log_mel(wav, model.mel)
 
 

@@ -123,6 +123,8 @@ def build_items(
                     "data_dir": str(data.path),
                     "video_timbre": data.timbre.get(video),
                     "reference_timbre": data.timbre.get(ref),
+                    "video_category": data.category[video],
+                    "reference_category": data.category.get(ref),
                 },
             )
         )
