@@ -171,3 +171,44 @@ def test_bad_inputs(tmp_path, dump):
     np.save(dump / "video" / "data" / "dog-a.npy", np.zeros((20, DV + 1), dtype=np.float16))
     with pytest.raises(InputError, match="dog-a.npy.*statistics"):
         dataset(dump)[0]
+
+
+def test_reference_from_another_clip_of_the_same_source(dump):
+    """``other_same_timbre``: another clip of the clip's source; itself where none is known."""
+    write_scp(dump.parent.parent / "data" / "train" / "utt2timbre",
+              {"dog-a": "dog/x", "dog-b": "dog/x", "dog-c": "dog/y", "drum-a": "drum/z"})
+    ds = dataset(dump, reference="other_same_timbre", reference_frames=16, seed=3)
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        refs = {utt: ds[i]["ref_utt"] for i, utt in enumerate(ds.utts)}
+        assert refs["dog-a"] == "dog-b" and refs["dog-b"] == "dog-a"
+        # alone in its source (dog-c, drum-a) or without a source (drum-b): its own clip
+        assert refs["dog-c"] == "dog-c" and refs["drum-a"] == "drum-a"
+        assert refs["drum-b"] == "drum-b"
+
+
+def test_event_crop_holds_a_loud_frame(tmp_path):
+    """``reference_crop="event"`` windows always hold one of the clip's loudest frames, at
+    varying places; random crops of the same sparse clip often miss it."""
+    dump = make_dump(tmp_path, {"a-1": ("a", 40), "a-2": ("a", 40)})
+    loud = {"a-1": 37, "a-2": 101}  # one event frame per clip (mel frames of 160)
+    for utt, frame in loud.items():
+        path = dump / "mel" / "data" / f"{utt}.npy"
+        arr = np.full((160, N_MELS), -5.0, dtype=np.float16)
+        arr[frame : frame + 3] = 5.0
+        np.save(path, arr)
+    kw = {"reference_frames": 24, "seed": 0}
+    event = DumpDataset(dump, reference_crop="event", reference="other_same_category", **kw)
+    rand = DumpDataset(dump, reference_crop="random", reference="other_same_category", **kw)
+    starts, missed = set(), 0
+    for epoch in range(30):
+        for ds in (event, rand):
+            ds.set_epoch(epoch)
+        for i in range(2):
+            ex, ex_r = event[i], rand[i]
+            assert float(ex["ref_mel"].max()) == 5.0, "an event crop without the event"
+            missed += float(ex_r["ref_mel"].max()) < 5.0
+            starts.add(int(torch.argmax(ex["ref_mel"][0])))
+    assert missed > 10 and len(starts) > 5
+    with pytest.raises(Exception, match="reference_crop must be one of"):
+        DumpDataset(dump, reference_crop="loudest")

@@ -198,3 +198,30 @@ def test_film_decoder_starts_as_the_plain_decoder_and_conditions_on_the_codes() 
     torch.nn.init.normal_(film.film.weight)
     shifted = codes + torch.tensor([0.0] * 11 + [1.0]).view(1, 12, 1)  # a constant code moves
     assert not torch.allclose(film(codes), film(shifted), atol=1e-4)
+
+
+def test_stats_pool_is_blind_to_the_order_of_events_and_the_same_in_training() -> None:
+    """Swapping two events of a reference (silence between) leaves the vector unchanged; the
+    vector is deterministic in training mode too (no random draw); any length >= 2 frames."""
+    from vs_plugin.errors import ConfigError
+    from vs_plugin.models.encoders.stats_pool import (
+        StatsPoolAcousticConfig,
+        StatsPoolAcousticEncoder,
+    )
+
+    torch.manual_seed(0)
+    enc = StatsPoolAcousticEncoder(StatsPoolAcousticConfig(channels=32, out_channels=16), 20)
+    a, b = torch.randn(1, 20, 6), 2 + torch.randn(1, 20, 9)
+    quiet = torch.full((1, 20, 12), -3.0)
+    ab = torch.cat([quiet, a, quiet, b, quiet], dim=-1)
+    ba = torch.cat([quiet, b, quiet, a, quiet], dim=-1)
+    enc.train()
+    v_ab, v_ba = enc.encode(ab), enc.encode(ba)
+    torch.testing.assert_close(v_ab, v_ba, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(enc.encode(ab), v_ab)
+    assert not torch.allclose(enc.encode(torch.cat([quiet, a, quiet], -1)), v_ab, atol=1e-3)
+    assert enc(ab, 7).shape == (1, 16, 7) and enc.encode(ab[..., :2]).shape == (1, 16)
+    with pytest.raises(ValueError, match="at least 2"):
+        enc.encode(ab[..., :1])
+    with pytest.raises(ConfigError, match="odd"):
+        StatsPoolAcousticEncoder(StatsPoolAcousticConfig(kernels=[4]), 20)

@@ -3,7 +3,10 @@
 VarietySound learns by self-reconstruction: the clip's own mel is the target, the timbre
 reference (the acoustic encoder scrambles its time order) and the background encoder's input.
 ``reference="other_same_category"`` draws the reference from another clip of the category
-instead, for experiments. Validation measures the inference condition instead
+instead, for experiments; ``"other_same_timbre"`` from another clip of the same sound source
+(``utt2timbre``; the clip itself where the source is unknown or has no other clip), so the
+timbre code must describe the source, never the target's own events. Validation measures
+the inference condition instead
 (``reference="other_timbre"``: a fixed other clip of another sound source where the data dir
 knows sources (``utt2timbre``), else of another category, else any other clip; see
 ``vs_plugin.train.validation``); ``"other_category"`` gives cross-category pairs. Where the
@@ -30,7 +33,11 @@ from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.utils.files import read_scp
 
 log = logging.getLogger("vs_plugin.dataset")
-REFERENCES = ("self", "other_same_category", "other_timbre", "other_category")
+REFERENCES = ("self", "other_same_category", "other_same_timbre", "other_timbre", "other_category")
+# How a training reference of ``reference_frames`` is cut from its clip: "random" (anywhere) or
+# "event" (a window that holds one of the clip's loudest frames, at a random place in it)
+REFERENCE_CROPS = ("random", "event")
+EVENT_FRAME_QUANTILE = 0.9  # "event" crops hold a frame above this quantile of frame energy
 
 
 def _load_table(path: Path) -> dict[str, str]:
@@ -73,7 +80,9 @@ class DumpDataset(Dataset):
     ``ref_mel`` (n_mels, Tr), ``bg_mel`` (n_mels, Tb), ``ref_utt``; float32, normalised.
 
     ``segment_frames`` (video frames) crops a random segment in training, the first one in
-    evaluation; ``reference_frames`` (mel frames) crops the reference likewise. Call
+    evaluation; ``reference_frames`` (mel frames) crops the reference likewise, anywhere
+    (``reference_crop="random"``) or around one of its loudest frames (``"event"``: sparse
+    real clips are mostly silence, and a random crop often holds no event at all). Call
     ``set_epoch`` so each epoch draws new crops; draws depend only on (seed, epoch, index),
     so they are the same with any number of loader workers.
     """
@@ -86,6 +95,7 @@ class DumpDataset(Dataset):
         segment_frames: int | None = None,
         reference: str = "self",
         reference_frames: int | None = None,
+        reference_crop: str = "random",
         train: bool = True,
         seed: int = 0,
         categories: Sequence[str] | None = None,
@@ -94,6 +104,11 @@ class DumpDataset(Dataset):
     ) -> None:
         if reference not in REFERENCES:
             raise ConfigError(f"reference must be one of {REFERENCES}, not {reference!r}")
+        if reference_crop not in REFERENCE_CROPS:
+            raise ConfigError(
+                f"reference_crop must be one of {REFERENCE_CROPS}, not {reference_crop!r}"
+            )
+        self.reference_crop = reference_crop
         for name, value in (
             ("segment_frames", segment_frames),
             ("reference_frames", reference_frames),
@@ -163,6 +178,9 @@ class DumpDataset(Dataset):
             self.by_category.setdefault(self.category[u], []).append(u)
         self._labels = labels
         self.timbre = {u: labels.timbre[u] for u in utts if u in labels.timbre}
+        self.by_timbre: dict[str, list[str]] = {}
+        for u, t in self.timbre.items():
+            self.by_timbre.setdefault(t, []).append(u)
         self.meta_paths = {u: labels.meta[u] for u in utts if u in labels.meta}
         self.events = {u: labels.events[u] for u in utts if u in labels.events}
         self._fixed_refs = (
@@ -249,12 +267,19 @@ class DumpDataset(Dataset):
         if utt in self._fixed_refs and self._fixed_refs[utt] != utt:
             ref_utt = self._fixed_refs[utt]
             mel = load_features(self.mel_paths[ref_utt], self.mel_norm)
-        elif self.reference == "other_same_category":
-            others = [u for u in self.by_category[self.category[utt]] if u != utt]
+        elif self.reference in ("other_same_category", "other_same_timbre"):
+            if self.reference == "other_same_category":
+                pool = self.by_category[self.category[utt]]
+            else:
+                pool = self.by_timbre.get(self.timbre.get(utt, ""), [])
+            others = [u for u in pool if u != utt]
             if others:
                 ref_utt = others[int(rng.integers(len(others)))]
                 mel = load_features(self.mel_paths[ref_utt], self.mel_norm)
-        start = self._crop_start(mel.shape[0], self.reference_frames, rng)
+        if self.reference_crop == "event" and self.train:
+            start = _event_crop_start(mel, self.reference_frames, rng)
+        else:
+            start = self._crop_start(mel.shape[0], self.reference_frames, rng)
         if self.reference_frames is not None:
             mel = mel[start : start + self.reference_frames]
         return ref_utt, mel
@@ -291,6 +316,25 @@ class DumpDataset(Dataset):
             "bg_mel": mel_t,  # the paper feeds the target itself to the background encoder
             **extra,
         }
+
+
+def _event_crop_start(mel: np.ndarray, length: int | None, rng: np.random.Generator) -> int:
+    """Start of a ``length``-frame window of ``mel`` ``(frames, n_mels)`` that holds a loud frame.
+
+    A frame is drawn among the loud ones: energy (mean over bins) at or above both the clip's
+    ``EVENT_FRAME_QUANTILE`` quantile and the midpoint of its quietest and loudest frames (a
+    clip that is silent but for one short event has its quantile at the floor); the window is placed so that this frame falls at a
+    uniformly random position inside it (clipped to the clip). 0 when the clip is no longer.
+    """
+    total = mel.shape[0]
+    if length is None or total <= length:
+        return 0
+    energy = mel.mean(axis=1)
+    floor = max(np.quantile(energy, EVENT_FRAME_QUANTILE), (energy.min() + energy.max()) / 2)
+    loud = np.flatnonzero(energy >= floor)
+    frame = int(loud[int(rng.integers(loud.size))])
+    start = frame - int(rng.integers(length))
+    return int(min(max(start, 0), total - length))
 
 
 def _to_tensor(a: np.ndarray) -> torch.Tensor:

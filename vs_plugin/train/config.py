@@ -45,6 +45,14 @@ class DataConfig:
     # independently of the target's, so the timbre code cannot identify (and the decoder
     # memorise) the exact target. None = the whole target, as in the paper.
     reference_frames: int | None = None
+    # Not in the paper: which clip gives the training reference. "self" (the paper: the target
+    # itself, scrambled by the encoder) or "other_same_timbre" (another clip of the same sound
+    # source, ``utt2timbre``; the target itself where the source is unknown): the timbre code
+    # then has to describe the source, as at inference. See vs_plugin.data.dataset.REFERENCES.
+    reference: str = "self"
+    # Where the reference crop is cut: "random" or "event" (around one of the clip's loudest
+    # frames: sparse real clips are mostly silence; docs/QUALITY.md)
+    reference_crop: str = "random"
     # What produced dump/*/video is read from dump/<train_set>/video/feature_spec.yaml (and
     # stored with the exported generator). Fields given here (``+data.video_feature.name=X``)
     # are only checked against it; empty: nothing to check.

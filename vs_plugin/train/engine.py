@@ -370,7 +370,8 @@ def get_datasets(job: DictConfig) -> tuple[DumpDataset, DumpDataset]:
     cats = list(tc.categories) if tc.categories else None
     train_set = _dataset(
         paths.train, paths.train, job.data.segment_frames, True, job.seed, cats,
-        reference_frames=job.data.reference_frames,
+        reference=job.data.reference, reference_frames=job.data.reference_frames,
+        reference_crop=job.data.reference_crop,
     )  # fmt: skip
     valid_set = _dataset(
         paths.valid, paths.train, job.data.segment_frames, False, job.seed, cats,
@@ -388,6 +389,7 @@ def _dataset(
     cats: Sequence[str] | None,
     reference: str = "self",
     reference_frames: int | None = None,
+    reference_crop: str = "random",
 ) -> DumpDataset:
     """A ``DumpDataset`` over ``set_dir``, normalised with the training set's statistics."""
     stats = {s: train_dir / s / "stats.npz" for s in ("mel", "video")}
@@ -403,6 +405,7 @@ def _dataset(
         seed=seed,
         reference=reference,
         reference_frames=reference_frames,
+        reference_crop=reference_crop,
         categories=list(cats) if cats else None,
     )
 
