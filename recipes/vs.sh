@@ -28,6 +28,7 @@ ngpu=0                  # GPUs for training (0: CPU; >1: ignite.distributed, one
 device=auto             # device for extraction/generation/vocoding: auto, cpu, cuda
 tag=""                  # experiment name (default: <recipe folder>_<preset>)
 seed=1                  # random seed of every stage (data split, training, pairing)
+train_seed=""           # seed of training alone ("" = --seed): seeds of one model on the same pairs
 data_dir=data           # Kaldi-style data dirs
 dump_dir=dump           # features
 exp_root=exp            # experiments: exp_root/<tag>/
@@ -67,7 +68,7 @@ baseline_overrides=""   # extra Hydra overrides for the baseline's two training 
 ablations=false         # true: train/generate the paper's ablation variants, MCD table in RESULTS.md
 ablation_variants="proposed with_background no_temporal no_timbre no_temporal_timbre no_background_encoder no_mel_disc no_align_disc"  # rows of the table (default: all)
 corpus_note=""          # a line placed at the top of RESULTS.md
-results_name=RESULTS.md # the copy of exp/<tag>/RESULTS.md kept in the recipe folder
+results_name=RESULTS.md # the copy of exp/<tag>/RESULTS.md kept in the recipe folder ("": none)
 
 help_message="Usage: $0 [options]
   Runs stages --stage..--stop-stage of the VarietySound recipe (0 data, 1 features, 2 train,
@@ -224,7 +225,7 @@ fi
 
 # -- stage 2: training ----------------------------------------------------------------------
 if run_stage 2; then
-  overrides=("preset=${preset}" "tag=${tag}" "dump_dir=${dump_dir}" "seed=${seed}")  # the video feature's spec comes from ${dump_dir}/<train set>
+  overrides=("preset=${preset}" "tag=${tag}" "dump_dir=${dump_dir}" "seed=${train_seed:-${seed}}")  # the video feature's spec comes from ${dump_dir}/<train set>
   [[ -n "${temporal_encoder}" ]] && overrides+=("model.generator.temporal_encoder.name=${temporal_encoder}")
   [[ -n "${acoustic_encoder}" ]] && overrides+=("model.generator.acoustic_encoder.name=${acoustic_encoder}")
   [[ -n "${background_encoder}" ]] && overrides+=("model.generator.background_encoder.name=${background_encoder}")
@@ -443,7 +444,7 @@ if run_stage 5; then
     cat "${exp_dir}/listening_kit.log"
   fi
   # the recipe folder's RESULTS.md shows the latest result of an experiment kept beside it
-  if [[ "${exp_root}" != /* ]]; then
+  if [[ "${exp_root}" != /* && -n "${results_name}" ]]; then
     # with the figures it links (vs-score writes them to figures/ beside RESULTS.md); a
     # RESULTS_<name>.md gets figures_<name>/ so that two configurations do not overwrite each other
     figures_name="figures${results_name#RESULTS}"; figures_name="${figures_name%.md}"

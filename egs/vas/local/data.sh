@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stage 0 for VAS: list the clips, conform them (ffmpeg: mono 22050 Hz, 21.5 fps, 256x340,
 # padded/clipped), split per category and write data/{train,valid,test}. Without VAS, build the
-# built-in synthetic corpus first and say so loudly.
+# built-in synthetic corpus first and say so loudly (--corpus real_sfx: the built-in corpus of
+# real recorded drum sounds from Debian's hydrogen-drumkits, also not VAS).
 set -euo pipefail
 # shellcheck disable=SC1091
 . ../../recipes/utils/log.sh
@@ -19,7 +20,7 @@ width=340
 sample_rate=22050
 pad=loop
 seed=1
-corpus=""              # vas or vas_synth ("" = vas when $VAS exists, else vas_synth)
+corpus=""              # vas, vas_synth or real_sfx ("" = vas when $VAS exists, else vas_synth)
 categories=""          # VAS categories to use ("" = all present)
 split=paper            # paper (32 valid / 32 test per category), regnet, manifest
 valid_size=32
@@ -28,6 +29,11 @@ synth_train=16         # built-in corpus: clips per category and split
 synth_valid=2
 synth_test=4
 synth_categories=""    # built-in corpus categories ("" = its default set)
+real_train=32          # real_sfx: clips per category and split
+real_valid=4
+real_test=8
+real_categories=""     # real_sfx categories ("" = kick snare hihat cymbal)
+real_category_pictures=false  # real_sfx: one fixed shape and colour per category
 help_message="Usage: $0 [options]  (stage 0 of egs/vas)"
 # shellcheck disable=SC1091
 . ../../recipes/utils/parse_options.sh
@@ -63,8 +69,23 @@ case "${corpus}" in
     vs-prepare-data --corpus vas_synth --corpus-config "${synth_cfg[@]}" --split manifest \
       "${common[@]}"
     ;;
+  real_sfx)
+    log "############################################################################"
+    log "# corpus real_sfx: the BUILT-IN corpus of real recorded drum sounds from"
+    log "# Debian's hydrogen-drumkits, under synthetic pictures, in ${REAL_SFX}."
+    log "# It is NOT VAS: results are not comparable with the paper's."
+    log "############################################################################"
+    echo "**Corpus: the built-in corpus of real recorded drum sounds from Debian's hydrogen-drumkits (real_sfx), not VAS.** Numbers below are not comparable with the paper's." \
+      >"${data_dir}/CORPUS_NOTE"
+    real_cfg=("root=${REAL_SFX}" "n_train=${real_train}" "n_valid=${real_valid}"
+              "n_test=${real_test}" "duration=${duration}" "seed=${seed}"
+              "category_pictures=${real_category_pictures}")
+    [[ -n "${real_categories}" ]] && real_cfg+=("categories=[${real_categories// /,}]")
+    vs-prepare-data --corpus real_sfx --corpus-config "${real_cfg[@]}" --split manifest \
+      "${common[@]}"
+    ;;
   *)
-    log "unknown corpus '${corpus}' for egs/vas (vas or vas_synth)"
+    log "unknown corpus '${corpus}' for egs/vas (vas, vas_synth or real_sfx)"
     exit 1
     ;;
 esac

@@ -41,10 +41,25 @@ from vs_plugin.data.synth.sound import (
     render_background,
     render_clean,
     render_events,
-    render_ideal,
     render_one_shot,
     timbre_variant,
 )
+from vs_plugin.data.synth.sound import render_ideal as _render_synth_ideal
+
+
+def render_ideal(video_meta: dict, timbre_meta: dict, sample_rate: int = 22050):
+    """The ideal output of the pair (video A, reference B): A's events in B's sound.
+
+    Dispatches on the reference's corpus: a ``real_sfx`` clip's JSON (``"corpus":
+    "real_sfx"``) goes to :func:`vs_plugin.data.real_sfx.render_ideal`, anything else to
+    this corpus's :func:`~vs_plugin.data.synth.sound.render_ideal`.
+    """
+    if isinstance(timbre_meta, dict) and timbre_meta.get("corpus") == "real_sfx":
+        from vs_plugin.data.real_sfx.render import render_ideal as render_real_ideal
+
+        return render_real_ideal(video_meta, timbre_meta, sample_rate)
+    return _render_synth_ideal(video_meta, timbre_meta, sample_rate)
+
 
 __all__ = [
     "CATEGORY_NAMES",
