@@ -42,5 +42,7 @@ for s in ${seeds}; do
   exps+=("${exp_root}/${tag}_seed${s}")
 done
 mkdir -p "${exp_root}/${tag}_seeds"
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/path.sh"  # the environment, for vs-seeds-report
 vs-seeds-report --exp "${exps[@]}" --out "${exp_root}/${tag}_seeds"
 log "seeds report: ${exp_root}/${tag}_seeds/SEEDS.md"

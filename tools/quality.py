@@ -13,6 +13,11 @@ corpus renders it. Means come with 95 % confidence intervals (Student t) over pa
         --policies shuffled cross --eval-draws 0 8 --json out.jsonl
     tools/quality.py table out.jsonl      # the results as a Markdown table
 
+``--oneshot SECONDS``: every reference is a one-shot instead of a whole clip: SECONDS of the
+reference clip's conformed audio from its first event (true event times), made ready exactly
+as ``vs-generate`` makes a reference file (``vs_plugin.infer.single.load_reference``: trimmed
+to its sound and tiled if short).
+
 The recipe's stage 5 scores the vocoded audio; this tool is for comparing training settings
 quickly (docs/QUALITY.md lists every experiment and the command that made it).
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -62,6 +68,7 @@ def evaluate(
     eval_draws: int,
     seed: int,
     oracle: str | None = None,
+    oneshot: float | None = None,
 ) -> dict[str, dict[str, float]]:
     """``{metric: {"mean", "ci95", "n"}}`` over every pair of one policy.
 
@@ -91,6 +98,8 @@ def evaluate(
     metrics = InferenceConditionMetrics(model.mel_stats, ds, fit_source_classifier(train))
     examples = [ds[i] for i in range(len(ds))]
     refs = {ex["utt"]: ex["mel"] for ex in examples}
+    if oneshot is not None:
+        refs = _oneshot_refs(model, ds, dump / set_name, oneshot)
     pairs = _pairs(ds, policy)
     with torch.inference_mode():
         for start in range(0, len(pairs), 16):
@@ -124,22 +133,48 @@ def evaluate(
     return out
 
 
+def _oneshot_refs(model, ds: DumpDataset, dump_set: Path, seconds: float) -> dict:
+    """Each clip's one-shot reference: normalised mel ``(n_mels, T)``, as vs-generate makes it."""
+    import numpy as np
+    import soundfile as sf
+
+    from vs_plugin.data.kaldi_dir import read_data_dir
+    from vs_plugin.infer.single import load_reference
+
+    data = read_data_dir(dump_set.parent.parent / "data" / dump_set.name, required=("wav.scp",))
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="oneshot_") as tmp:
+        for utt in ds.utts:
+            wav, sr = sf.read(data.wav[utt], dtype="float32", always_2d=True)
+            events = ds.events.get(utt) or [0.0]
+            a = int(round(events[0] * sr))
+            piece = wav[a : a + int(round(seconds * sr)), 0]
+            path = Path(tmp) / f"{utt}.wav"
+            sf.write(path, piece, sr)
+            mel = load_reference(path, model)  # raw (T, n_mels)
+            out[utt] = torch.from_numpy(np.ascontiguousarray(model.mel_stats.transform(mel).T))
+    return out
+
+
 def table(jsonl: Path) -> str:
     """A Markdown table of a results file (the last row of each model/setting/policy)."""
     rows: dict[tuple, dict] = {}
     for line in jsonl.read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            rows[(r["model"], r.get("oracle"), r["eval_draws"], r["policy"])] = r
+            key = (r["model"], r.get("oracle"), r["eval_draws"], r.get("oneshot"), r["policy"])
+            rows[key] = r
     cols = [k for k in SHOWN if any(k in r["metrics"] for r in rows.values())]
     out = ["| model | setting | policy | " + " | ".join(c[4:] for c in cols) + " |"]
     out.append("|---" * (len(cols) + 3) + "|")
-    for (model, oracle, draws, policy), r in rows.items():
+    for (model, oracle, draws, oneshot, policy), r in rows.items():
         cells = []
         for c in cols:
             m = r["metrics"].get(c)
             cells.append(f"{m['mean']:.3f} ± {m['ci95']:.3f}" if m else "n/a")
         setting = f"oracle: {oracle}" if oracle else f"eval R draws {draws}"
+        if oneshot:
+            setting += f", one-shot references of {oneshot:g} s"
         out.append(f"| {model} | {setting} | {policy} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -168,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=("ideal", "original"),
         help="score the ideal output or the video's own sound instead (calibration)",
     )
+    p.add_argument(
+        "--oneshot",
+        type=float,
+        help="references are one-shots of this many seconds from each clip's first event",
+    )
     p.add_argument("--json", type=Path, help="append the results here (JSON lines)")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -176,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             for draws in args.eval_draws:
                 for policy in args.policies:
                     res = evaluate(
-                        model_dir, args.dump, args.set, policy, draws or 0, args.seed, args.oracle
+                        model_dir, args.dump, args.set, policy, draws or 0, args.seed, args.oracle,
+                        args.oneshot,
                     )
                     shown = " ".join(
                         f"{k[4:]}={res[k]['mean']:.3f}±{res[k]['ci95']:.3f}"
@@ -184,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                         if k in res
                     )
                     what = f"oracle={args.oracle}" if args.oracle else f"draws={draws or 0}"
+                    if args.oneshot:
+                        what += f" oneshot={args.oneshot:g}s"
                     print(f"{model_dir} {what} {policy}: {shown}", flush=True)
                     if args.json:
                         row = {
@@ -191,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                             "eval_draws": draws or 0,
                             "policy": policy,
                             "oracle": args.oracle,
+                            "set": args.set,
+                            "oneshot": args.oneshot,
                         }
                         with args.json.open("a", encoding="utf-8") as f:
                             f.write(json.dumps({**row, "metrics": res}) + "\n")

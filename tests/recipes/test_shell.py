@@ -88,7 +88,7 @@ def recipe(tmp_path):
     (venv / "bin").mkdir(parents=True)
     calls = tmp_path / "calls.log"
     (venv / "bin" / "activate").write_text(f'export PATH="{venv}/bin:$PATH"\n', encoding="utf-8")
-    for name in STUBS:
+    for name in [*STUBS, "vs-seeds-report"]:
         stub = venv / "bin" / name
         body = f'#!/usr/bin/env bash\necho "{name} $*" >> "{calls}"\n'
         if name == "vs-train":  # training leaves an exported model behind
@@ -330,16 +330,44 @@ def test_stage5_builds_the_kit_beside_the_scoring_and_fails_if_it_fails(recipe):
 
 
 def test_recipe_help_lists_every_option_with_its_value_and_comment():
-    out = subprocess.run([str(REPO / "egs" / "vas" / "run.sh"), "--help"], capture_output=True,
-                         text=True, check=False,
-                         env={**os.environ, "VS_SKIP_INSTALL_CHECK": "true"})
+    out = subprocess.run(
+        [str(REPO / "egs" / "vas" / "run.sh"), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "VS_SKIP_INSTALL_CHECK": "true"},
+    )
     assert out.returncode == 0
     text = out.stderr
     block = (REPO / "recipes" / "vs.sh").read_text().split("# -- options", 1)[1]
     block = block.split("help_message=", 1)[0]
-    names = [line.split("=", 1)[0] for line in block.splitlines()
-             if line[:1].isalpha() and "=" in line]
+    names = [
+        line.split("=", 1)[0] for line in block.splitlines() if line[:1].isalpha() and "=" in line
+    ]
     assert len(names) > 30
     for name in names:
         assert f"--{name.replace('_', '-')} " in text, name
     assert "one model per category" in text  # comments become descriptions
+
+
+def test_seeds_trains_each_seed_on_the_same_pairs_and_reports(recipe):
+    """recipes/seeds.sh: data and features once, then stages 2-5 per seed with only the
+    training seed changed (pairing keeps --seed), each its own experiment, then the report."""
+    egs, env, calls = recipe
+    out = run(
+        ["../../recipes/seeds.sh", "--seeds", "3 5", "--tag", "d", "--", "--nj", "1"], egs, env
+    )
+    assert out.returncode == 0, out.stderr
+    lines = calls.read_text().splitlines()
+    trains = [x for x in lines if x.startswith("vs-train")]
+    assert len(trains) == 2
+    assert "seed=3" in trains[0].split() and "exp_dir=exp/d_seed3" in trains[0].split()
+    assert "seed=5" in trains[1].split() and "exp_dir=exp/d_seed5" in trains[1].split()
+    infers = [x for x in lines if x.startswith("vs-infer")]
+    assert infers and all("--seed 1" in x for x in infers)  # the same test pairs for every seed
+    assert stages_called(calls).count("vs-prepare-data") == 1
+    report = [x for x in lines if x.startswith("vs-seeds-report")]
+    assert report == ["vs-seeds-report --exp exp/d_seed3 exp/d_seed5 --out exp/d_seeds"]
+    assert not (egs / "RESULTS.md").exists()  # the recipe folder's RESULTS.md is left alone
+    bad = run(["../../recipes/seeds.sh", "--seeds", "1"], egs, env)
+    assert bad.returncode != 0 and "at least two seeds" in bad.stderr
