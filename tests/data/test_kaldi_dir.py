@@ -108,10 +108,15 @@ def test_missing_tables_come_from_the_fallback(data, tmp_path):
     copy_labels(data, dump, {"dog-a", "drum-a"})
     assert read_table(dump / UTT2CATEGORY) == {"dog-a": "dog", "drum-a": "drum"}
     assert read_table(dump / EVENTS)["dog-a"] == "1.2500 0.0000"  # verbatim, as written
-    assert not (dump / UTT2TIMBRE).exists()  # only the dump labels are copied
+    # the sources travel with the dump too: a dump read beside a data dir of another name
+    # (--data-dir data_real) still knows them
+    assert set(read_table(dump / UTT2TIMBRE)) == {"dog-a", "drum-a"}
     got = read_data_dir(dump, required=(), fallback=data)
     assert got.category == {"dog-a": "dog", "drum-a": "drum"}  # the dump's own copy
     assert got.files[UTT2CATEGORY] == dump / UTT2CATEGORY
+    assert got.files[UTT2TIMBRE] == dump / UTT2TIMBRE and len(got.timbre) == 2
+    (dump / UTT2TIMBRE).unlink()  # a dump written before: the data dir's table
+    got = read_data_dir(dump, required=(), fallback=data)
     assert got.files[UTT2TIMBRE] == data / UTT2TIMBRE and len(got.timbre) == 3
 
 

@@ -53,8 +53,9 @@ TABLES = {
 MEDIA = (VIDEO_SCP, WAV_SCP, UTT2CATEGORY)
 #: what scoring needs of a set: its sound and categories (a set may have no videos)
 SOUND = (WAV_SCP, UTT2CATEGORY)
-#: the labels stage 1 copies into a dump set, so that datasets can be read from it alone
-DUMP_LABELS = (UTT2CATEGORY, EVENTS, UTT2META)
+#: the labels stage 1 copies into a dump set, so that datasets can be read from it alone (with
+#: any --data-dir: the dataset's fallback to ``data/<set>`` assumes the default folder name)
+DUMP_LABELS = (UTT2CATEGORY, UTT2TIMBRE, EVENTS, UTT2META)
 #: the labels a dataset reads (from its dump set, else from the matching data dir)
 LABELS = (UTT2CATEGORY, UTT2TIMBRE, UTT2META, EVENTS)
 
