@@ -225,3 +225,28 @@ def test_stats_pool_is_blind_to_the_order_of_events_and_the_same_in_training() -
         enc.encode(ab[..., :1])
     with pytest.raises(ConfigError, match="odd"):
         StatsPoolAcousticEncoder(StatsPoolAcousticConfig(kernels=[4]), 20)
+
+
+def test_reference_attention_starts_plain_copies_by_content_and_ignores_reference_order():
+    """The decoder's attention over the reference's frames: zero-initialised (the plain
+    decoder at first), then the reference matters, but not the order of its events."""
+    from vs_plugin.models.decoder import FFTDecoder, FFTDecoderConfig
+
+    torch.manual_seed(0)
+    small = {"upsample_channels": 16, "n_blocks": 2, "hidden": 16, "conv_filter": 16}
+    plain = FFTDecoder(FFTDecoderConfig(**small, dropout=0.0), 12, 10).eval()
+    att = FFTDecoder(FFTDecoderConfig(**small, dropout=0.0, reference_attention=True), 12, 10)
+    att.load_state_dict(plain.state_dict(), strict=False)
+    att.eval()
+    codes = torch.randn(2, 12, 7)
+    a, b = torch.randn(2, 10, 5), 1 + torch.randn(2, 10, 8)
+    quiet = torch.full((2, 10, 6), -2.0)
+    ab = torch.cat([quiet, a, quiet, b, quiet], dim=-1)
+    ba = torch.cat([quiet, b, quiet, a, quiet], dim=-1)
+    assert att.uses_reference and not plain.uses_reference
+    assert torch.allclose(plain(codes), att(codes, ab), atol=1e-6)  # zero-initialised
+    for layer in att.reference_attn:
+        torch.nn.init.normal_(layer.attn.out_proj.weight)
+    assert not torch.allclose(att(codes, ab), att(codes, quiet), atol=1e-4)
+    torch.testing.assert_close(att(codes, ab), att(codes, ba), atol=1e-5, rtol=1e-5)
+    assert att(codes, None).shape == att(codes, ab).shape == (2, 10, 28)

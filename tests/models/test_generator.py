@@ -173,3 +173,19 @@ def test_eval_draws_average_seeded_resampling() -> None:
     enc.cfg.eval_draws = 0
     assert not torch.allclose(enc.encode(ref), a)  # R off differs from the averaged draws
     assert not enc.resample.forced
+
+
+def test_generator_passes_the_reference_to_an_attending_decoder_unless_timbre_is_dropped():
+    torch.manual_seed(0)
+    spec = generator_spec("tiny", video_dim=24)
+    spec["decoder"]["reference_attention"] = True
+    gen = build_generator(spec).eval()
+    for layer in gen.decoder.reference_attn:
+        torch.nn.init.normal_(layer.attn.out_proj.weight)
+    video = torch.randn(1, gen.video_dim, 8)
+    ref1, ref2 = torch.randn(1, gen.n_mels, 40), torch.randn(1, gen.n_mels, 40)
+    with torch.no_grad():
+        assert not torch.allclose(gen(video, ref1), gen(video, ref2), atol=1e-4)
+        bg = torch.randn(1, gen.n_mels, 32)  # (else the untrained model's silence is ref_mel.min())
+        out = gen(video, ref1, bg, drop_timbre="zeros")
+        torch.testing.assert_close(out, gen(video, ref2, bg, drop_timbre="zeros"))

@@ -29,6 +29,30 @@ class FFTDecoderConfig:
     # time average of the codes (the timbre and background codes are constant over time), so
     # that the reference conditions every block instead of only the input (docs/QUALITY.md).
     film: bool = False
+    # Not in the paper: after every block, the decoder attends over the reference's own mel
+    # frames (cross-attention, no positions on the reference side: a set of frames, so the
+    # reference's timing cannot pass), and can copy the spectra of the reference's events to
+    # the instants the video asks for, rather than rebuild them from one vector
+    # (docs/QUALITY.md). The output projection of each attention starts at zero, so training
+    # starts from the plain decoder.
+    reference_attention: bool = False
+
+
+class ReferenceAttention(nn.Module):
+    """``h (B, T, hidden)`` attends over the reference's frames ``memory (B, Tr, hidden)``:
+    ``LayerNorm(h + Dropout(MHA(h, memory, memory)))``, the MHA's output projection zeroed."""
+
+    def __init__(self, hidden: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(hidden, heads, dropout=dropout, batch_first=True)
+        nn.init.zeros_(self.attn.out_proj.weight)
+        nn.init.zeros_(self.attn.out_proj.bias)
+        self.norm = nn.LayerNorm(hidden)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        a, _ = self.attn(h, memory, memory, need_weights=False)
+        return self.norm(h + self.drop(a))
 
 
 class FFTBlock(nn.Module):
@@ -62,8 +86,11 @@ class FFTBlock(nn.Module):
 class FFTDecoder(Decoder):
     """ConvTranspose1d upsampling, sinusoidal positions, FFT blocks, Linear to mel bins.
 
-    ``(B, in_channels, T)`` -> ``(B, n_mels, upsample * T)`` with ``upsample = 2**n_upsample``
-    exactly, for any T >= 1.
+    ``forward(codes (B, in_channels, T), reference=None) -> (B, n_mels, upsample * T)`` with
+    ``upsample = 2**n_upsample`` exactly, for any T >= 1. With ``reference_attention``,
+    ``reference`` is the (normalised) reference mel ``(B, n_mels, T_ref)``, T_ref >= 1, whose
+    frames every block attends over (``uses_reference`` is then True); None skips that path
+    (the timbre ablation at inference).
     """
 
     def __init__(self, cfg: FFTDecoderConfig, in_channels: int, n_mels: int) -> None:
@@ -90,8 +117,19 @@ class FFTDecoder(Decoder):
             self.film = nn.Linear(in_channels, 2 * cfg.hidden * cfg.n_blocks)
             nn.init.zeros_(self.film.weight)
             nn.init.zeros_(self.film.bias)
+        self.uses_reference = cfg.reference_attention
+        if cfg.reference_attention:
+            self.reference_in = nn.Sequential(
+                nn.Conv1d(n_mels, cfg.hidden, 3, padding=1),
+                nn.LeakyReLU(cfg.negative_slope),
+                nn.Conv1d(cfg.hidden, cfg.hidden, 1),
+            )
+            self.reference_attn = nn.ModuleList(
+                ReferenceAttention(cfg.hidden, cfg.heads, cfg.dropout)
+                for _ in range(cfg.n_blocks)
+            )
 
-    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+    def forward(self, codes: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
         h = self.proj_in(rearrange(self.up(codes), "b c t -> b t c"))  # (B, T', hidden)
         h = h + sinusoidal_positions(h.shape[1], h.shape[2], device=h.device, dtype=h.dtype)
         h = self.drop(h)
@@ -103,8 +141,13 @@ class FFTDecoder(Decoder):
                 block=len(self.blocks),
                 film=2,
             )
+        memory = None
+        if self.uses_reference and reference is not None:
+            memory = rearrange(self.reference_in(reference.to(h.dtype)), "b c t -> b t c")
         for i, block in enumerate(self.blocks):
             h = block(h)
+            if memory is not None:
+                h = self.reference_attn[i](h, memory)
             if films is not None:
                 h = h * (1 + films[:, i, 0]) + films[:, i, 1]
         return rearrange(self.proj_out(h), "b t mel -> b mel t")

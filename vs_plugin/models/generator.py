@@ -200,6 +200,9 @@ class VarietySoundGenerator(Generator):
         codes = self.encode(
             video, ref_mel, bg_mel, drop_temporal=drop_temporal, drop_timbre=drop_timbre
         )
+        if getattr(self.decoder, "uses_reference", False):
+            # the decoder also attends over the reference's frames (not when timbre is dropped)
+            return self.decoder(codes, None if drop_timbre else ref_mel)
         return self.decoder(codes)
 
     @torch.no_grad()
