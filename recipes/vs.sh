@@ -170,7 +170,13 @@ fi
 # -- stage 0: data preparation --------------------------------------------------------------
 if run_stage 0; then
   marker="${data_dir}/.stage0.done"
+  # what stage 0 was asked for: data prepared for another corpus or other options is not reused
+  data_spec="corpus=${corpus:-default} duration=${duration} fps=${fps} size=${height}x${width} sample_rate=${sample_rate} pad=${pad} seed=${seed} opts=${local_data_opts}"
   if is_done "${marker}"; then
+    if [[ -s "${marker}" && "$(cat "${marker}")" != "${data_spec}" ]]; then
+      log "stage 0: ${data_dir} was prepared with other options ($(cat "${marker}")); use another --data-dir and --dump-dir, or --overwrite true"
+      exit 1
+    fi
     log "stage 0: data preparation already done (${marker}); --overwrite true to redo"
   else
     log "stage 0: data preparation -> ${data_dir}/{train,valid,test} (conformed media in ${dump_dir}/media)"
@@ -183,7 +189,7 @@ if run_stage 0; then
     for set in train valid test; do
       validate_data_dir.sh "${data_dir}/${set}"
     done
-    touch "${marker}"
+    echo "${data_spec}" > "${marker}"
   fi
 fi
 

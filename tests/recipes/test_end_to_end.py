@@ -33,6 +33,7 @@ def recipe_env(tmp: Path) -> dict[str, str]:
 def common(tmp: Path, tag: str) -> list[str]:
     return ["--data-dir", str(tmp / "data"), "--dump-dir", str(tmp / "dump"),
             "--exp-root", str(tmp / "exp"), "--tag", tag, "--duration", "2",
+            "--corpus", "vas_synth",
             "--video-feature-opts", "image_size=64",
             "--local-data-opts",
             "--synth-train 3 --synth-valid 1 --synth-test 2 --synth-categories 'drum bell'"]

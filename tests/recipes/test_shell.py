@@ -161,7 +161,8 @@ def test_whole_run_calls_every_stage_in_order_and_writes_resume_script(recipe):
     ]
     assert firsts == sorted(firsts)
     assert order.index("vs-listening-kit") > order.index("vs-vocode")  # stage 5, beside vs-score
-    assert "BUILT-IN SYNTHETIC" in out.stderr  # no VAS: said loudly
+    assert "BUILT-IN corpus of real recorded drum sounds" in out.stderr  # no VAS: said loudly
+    assert "--corpus real_sfx" in calls.read_text()
     resume = (egs / "exp" / "t" / "run.sh").read_text()
     assert "--stage 2" in resume and "--nj 2" in resume
     # a second run is a quick no-op for the finished stages 0-4
@@ -368,6 +369,15 @@ def test_seeds_trains_each_seed_on_the_same_pairs_and_reports(recipe):
     assert stages_called(calls).count("vs-prepare-data") == 1
     report = [x for x in lines if x.startswith("vs-seeds-report")]
     assert report == ["vs-seeds-report --exp exp/d_seed3 exp/d_seed5 --out exp/d_seeds"]
+    # the other built-in corpus is one flag away; data prepared for one is not reused for it
+    calls.unlink()
+    out = run(["./run.sh", "--stage", "0", "--stop-stage", "0", "--corpus", "vas_synth"], egs, env)
+    assert out.returncode == 1 and "was prepared with other options" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and not calls.exists()
+    args = ["--stage", "0", "--stop-stage", "0", "--corpus", "vas_synth", "--data-dir", "d2"]
+    out = run(["./run.sh", *args], egs, env)
+    assert out.returncode == 0 and "BUILT-IN SYNTHETIC" in out.stderr
+    assert "--corpus vas_synth" in calls.read_text()
     assert not (egs / "RESULTS.md").exists()  # the recipe folder's RESULTS.md is left alone
     bad = run(["../../recipes/seeds.sh", "--seeds", "1"], egs, env)
     assert bad.returncode != 0 and "at least two seeds" in bad.stderr

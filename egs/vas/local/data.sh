@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stage 0 for VAS: list the clips, conform them (ffmpeg: mono 22050 Hz, 21.5 fps, 256x340,
 # padded/clipped), split per category and write data/{train,valid,test}. Without VAS, build the
-# built-in synthetic corpus first and say so loudly (--corpus real_sfx: the built-in corpus of
-# real recorded drum sounds from Debian's hydrogen-drumkits, also not VAS).
+# built-in corpus of real recorded drum sounds (real_sfx, from Debian's hydrogen-drumkits) first
+# and say so loudly (--corpus vas_synth: the built-in synthetic corpus; neither is VAS).
 set -euo pipefail
 # shellcheck disable=SC1091
 . ../../recipes/utils/log.sh
@@ -20,7 +20,7 @@ width=340
 sample_rate=22050
 pad=loop
 seed=1
-corpus=""              # vas, vas_synth or real_sfx ("" = vas when $VAS exists, else vas_synth)
+corpus=""              # vas, real_sfx or vas_synth ("" = vas when $VAS exists, else real_sfx)
 categories=""          # VAS categories to use ("" = all present)
 split=paper            # paper (32 valid / 32 test per category), regnet, manifest
 valid_size=32
@@ -39,7 +39,7 @@ help_message="Usage: $0 [options]  (stage 0 of egs/vas)"
 . ../../recipes/utils/parse_options.sh
 
 if [[ -z "${corpus}" ]]; then
-  if [[ -n "${VAS}" && -d "${VAS}" ]]; then corpus=vas; else corpus=vas_synth; fi
+  if [[ -n "${VAS}" && -d "${VAS}" ]]; then corpus=vas; else corpus=real_sfx; fi
 fi
 mkdir -p "${data_dir}"
 common=(--out-data "${data_dir}" --out-media "${media_dir}" --nj "${nj}" --strict "${strict}"
