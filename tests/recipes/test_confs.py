@@ -47,3 +47,24 @@ def test_the_demo_and_paper_confs_compute_bfloat16_features(conf):
     spec = feature_spec(ExtractConfig(stream="video", feature={"name": "effnet_rgb_flow",
                                                                **given}))
     assert spec["feature"]["precision"] == "bf16"
+
+
+@pytest.mark.parametrize("conf", CONFS)
+def test_the_training_overrides_make_a_valid_run_config(conf):
+    """Every conf's --train-overrides are fields of the training schema and of the preset's
+    components (a misspelt or stale switch fails here, not after stages 0-1)."""
+    from omegaconf import OmegaConf
+
+    from vs_plugin.data.dataset import REFERENCE_CROPS, REFERENCES
+    from vs_plugin.models.presets import build_generator
+    from vs_plugin.train.config import schema
+    from vs_plugin.train.engine import check_model, model_specs
+
+    opts = recipe_opts(conf)
+    overrides = (option(opts, "--train-overrides") or "").split()
+    preset = option(opts, "--preset") or "tiny"
+    job = OmegaConf.merge(schema(), OmegaConf.from_dotlist([f"model.preset={preset}", *overrides]))
+    check_model(job.model)
+    assert job.data.reference in REFERENCES and job.data.reference_crop in REFERENCE_CROPS
+    gspec, _ = model_specs(OmegaConf.to_container(job.model), {"video_dim": 16, "n_mels": 80})
+    assert build_generator(gspec) is not None
