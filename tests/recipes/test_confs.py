@@ -68,3 +68,12 @@ def test_the_training_overrides_make_a_valid_run_config(conf):
     assert job.data.reference in REFERENCES and job.data.reference_crop in REFERENCE_CROPS
     gspec, _ = model_specs(OmegaConf.to_container(job.model), {"video_dim": 16, "n_mels": 80})
     assert build_generator(gspec) is not None
+
+
+def test_the_demo_results_name_the_split_and_seeds_that_chose_the_settings():
+    """The protocol travels with the results: the demo's RESULTS.md header (its corpus note)
+    says which split and seeds chose the switches and that the tables are the test split."""
+    note = option(recipe_opts("demo.sh"), "--corpus-note") or ""
+    assert "VALIDATION split" in note and "TEST split" in note and "seed" in note
+    results = (EGS / "RESULTS.md").read_text(encoding="utf-8")
+    assert note in results  # the committed results were made with this protocol
