@@ -177,6 +177,11 @@ INPUT_ERRORS: list[tuple[str, Callable[[Path], list[str]], Callable[[Path], str]
         lambda t: str(t / "nodata"),
     ),
     (
+        "seeds_report",
+        lambda t: ["--exp", str(t / "s1"), str(t / "s2"), "--out", str(t / "o")],
+        lambda t: str(t / "s1" / "scores"),
+    ),
+    (
         "join_cascade",
         lambda t: ["--video-to-sound", str(t / "nope"), "--converter", str(t / "nope2"),
                    "--out", str(t / "c")],
@@ -196,6 +201,7 @@ PROGS = {
     "demo": "vs-demo",
     "ablation_table": "vs-ablation-table",
     "join_cascade": "vs-join-cascade",
+    "seeds_report": "vs-seeds-report",
 }
 
 # (module, what to break, argv under tmp_path): a function each command calls early
@@ -218,6 +224,8 @@ BUGS: list[tuple[str, str, Callable[[Path], list[str]]]] = [
     ("demo", "vs_plugin.bin.generate.load_pipeline", lambda t: ["--model", "m", "--port", "0"]),
     ("ablation_table", "vs_plugin.bin.ablation_table.read_data_dir",
      lambda t: ["--variant", "full=x", "--gt", str(t), "--data", str(t), "--out", str(t / "a")]),
+    ("seeds_report", "vs_plugin.bin.seeds_report.seed_means",
+     lambda t: ["--exp", str(t / "a"), str(t / "b"), "--out", str(t / "o")]),
     ("join_cascade", "vs_plugin.bin.join_cascade.load_model",
      lambda t: ["--video-to-sound", "a", "--converter", "b", "--out", str(t / "c")]),
 ]  # fmt: skip

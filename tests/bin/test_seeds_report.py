@@ -18,6 +18,7 @@ def _exp(root, name, rows_by_policy):
             + "".join(f"{u}\tc\t{a}\t{b}\n" for u, a, b in rows)
         )
         (d / "mfcc_similarity.summary.tsv").write_text("metric\tcategory\tn\tmean\tci95\n")
+        (d / "scorers.tsv").write_text("mcd\tMCD (Kubichek, dB) ...\n")  # descriptions, skipped
         (d / "gt").mkdir()
     return root / name
 

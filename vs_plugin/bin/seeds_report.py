@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vs_plugin.bin.cli import command
 from vs_plugin.errors import InputError
 from vs_plugin.scoring.stats import mean_ci
 from vs_plugin.utils.files import write_text_atomic
@@ -33,7 +34,11 @@ def seed_means(exp: Path) -> dict[tuple[str, str], float]:
     """
     out: dict[tuple[str, str], float] = {}
     scores = exp / "scores"
-    tables = sorted(p for p in scores.glob("*/*.tsv") if not p.name.endswith(".summary.tsv"))
+    tables = sorted(
+        p
+        for p in scores.glob("*/*.tsv")
+        if not p.name.endswith(".summary.tsv") and p.name != "scorers.tsv"  # not per-clip
+    )
     for table in tables:
         policy = table.parent.name
         with open(table, newline="", encoding="utf-8") as f:
@@ -99,6 +104,7 @@ def report(exps: list[Path]) -> tuple[str, str]:
     return "\n".join(md) + "\n", "\n".join(tsv) + "\n"
 
 
+@command(PROG)
 def main(argv: list[str] | None = None) -> int:
     """Write SEEDS.md and SEEDS.tsv; 2 for a bad input (one line naming the file)."""
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
@@ -113,11 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if len(args.exp) < 2:
         ap.error("--exp: give at least two experiments (one per seed)")
-    try:
-        md, tsv = report(args.exp)
-    except InputError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    md, tsv = report(args.exp)
     args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out / "SEEDS.md", md)
     write_text_atomic(args.out / "SEEDS.tsv", tsv)
