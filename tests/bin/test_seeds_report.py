@@ -18,6 +18,7 @@ def _exp(root, name, rows_by_policy):
             + "".join(f"{u}\tc\t{a}\t{b}\n" for u, a, b in rows)
         )
         (d / "mfcc_similarity.summary.tsv").write_text("metric\tcategory\tn\tmean\tci95\n")
+        (d / "onset.tsv").write_text("utt\tcategory\tref_match\nx\tc\t0.25\n")  # same name
         (d / "scorers.tsv").write_text("mcd\tMCD (Kubichek, dB) ...\n")  # descriptions, skipped
         (d / "gt").mkdir()
     return root / name
@@ -27,7 +28,9 @@ def test_means_over_clips_then_over_seeds(tmp_path):
     e1 = _exp(tmp_path, "s1", {"cross": [("a", -0.2, 1), ("b", 0.0, "nan")]})
     e2 = _exp(tmp_path, "s2", {"cross": [("a", -0.4, 0), ("b", -0.2, 1)]})
     e3 = _exp(tmp_path, "s3", {"cross": [("a", 0.1, 1), ("b", -0.1, 1)]})
-    assert seeds_report.seed_means(e1)[("cross", "ref_match")] == 1.0  # NaN clip left out
+    means = seeds_report.seed_means(e1)
+    assert means[("cross", "ref_match")] == 1.0  # NaN clip left out
+    assert means[("cross", "ref_match (onset)")] == 0.25  # another scorer's, kept apart
     assert (
         seeds_report.main(["--exp", str(e1), str(e2), str(e3), "--out", str(tmp_path / "o")]) == 0
     )

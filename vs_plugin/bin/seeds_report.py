@@ -53,7 +53,10 @@ def seed_means(exp: Path) -> dict[tuple[str, str], float]:
             except ValueError:
                 raise InputError(table, f"column {metric!r} is not numeric") from None
             finite = values[np.isfinite(values)]
-            out[(policy, metric)] = float(finite.mean()) if finite.size else math.nan
+            # a name that an earlier table (scorers in name order) already gave is suffixed
+            # with this table's scorer, e.g. "onset_f1 (onset)" after disentanglement's
+            name = f"{metric} ({table.stem})" if (policy, metric) in out else metric
+            out[(policy, name)] = float(finite.mean()) if finite.size else math.nan
     if not out:
         raise InputError(
             scores, "no per-clip score tables (scores/<policy>/<scorer>.tsv): run stage 5"
