@@ -323,8 +323,9 @@ def _event_crop_start(mel: np.ndarray, length: int | None, rng: np.random.Genera
 
     A frame is drawn among the loud ones: energy (mean over bins) at or above both the clip's
     ``EVENT_FRAME_QUANTILE`` quantile and the midpoint of its quietest and loudest frames (a
-    clip that is silent but for one short event has its quantile at the floor); the window is placed so that this frame falls at a
-    uniformly random position inside it (clipped to the clip). 0 when the clip is no longer.
+    clip that is silent but for one short event has its quantile at the floor); the window is
+    placed so that this frame falls at a uniformly random position inside it (clipped to the
+    clip). 0 when the clip is no longer.
     """
     total = mel.shape[0]
     if length is None or total <= length:

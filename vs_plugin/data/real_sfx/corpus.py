@@ -8,12 +8,17 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from vs_plugin.data.generated import (
+    check_same_settings,
+    clip_index,
+    is_done,
+    plan_clips,
+    write_missing,
+)
 from vs_plugin.data.real_sfx.clips import FORMATS, clip_ext, make_clip_meta, write_job
 from vs_plugin.data.real_sfx.config import (
     CATEGORY_NAMES,
@@ -25,7 +30,7 @@ from vs_plugin.data.real_sfx.config import (
 )
 from vs_plugin.data.real_sfx.inventory import Inventory, ensure_inventories
 from vs_plugin.data.real_sfx.sources import ADAPTERS, category_seed
-from vs_plugin.data.synth.clips import clip_stem, clip_utt, events_that_fit
+from vs_plugin.data.synth.clips import clip_stem, events_that_fit
 from vs_plugin.data.synth.config import MIN_GAP, SPLITS
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Corpus, CorpusItem
@@ -117,13 +122,7 @@ class RealSFXCorpus(Corpus):
     def plan(self) -> list[CorpusItem]:
         """The clips this configuration defines, whether written yet or not."""
         counts = {"train": self.cfg.n_train, "valid": self.cfg.n_valid, "test": self.cfg.n_test}
-        out = [
-            CorpusItem(clip_utt(c, s, i), self.video_path(c, s, i), c, s)
-            for c in self.cfg.categories
-            for s in SPLITS
-            for i in range(counts[s])
-        ]
-        return sorted(out, key=lambda it: it.utt)
+        return plan_clips(self.cfg.categories, counts, self.video_path)
 
     # -- the root's record ---------------------------------------------------------------
     def _content(self) -> dict:
@@ -148,14 +147,7 @@ class RealSFXCorpus(Corpus):
             record = {"settings": content, "sources": {}}
             write_text_atomic(self.root / RECORD, json.dumps(record, indent=1) + "\n")
             return record
-        old = record["settings"]
-        if old != content:
-            diff = sorted(k for k in set(old) | set(content) if old.get(k) != content.get(k))
-            raise InputError(
-                self.root / RECORD,
-                f"corpus was generated with different settings ({', '.join(diff)}); "
-                "use another root or delete it",
-            )
+        check_same_settings(self.root / RECORD, record["settings"], content)
         return record
 
     def _claim_pools(self, record: dict, pools: dict[str, Inventory]) -> None:
@@ -176,9 +168,7 @@ class RealSFXCorpus(Corpus):
             record["sources"] = dict(sorted(known.items()))
             write_text_atomic(self.root / RECORD, json.dumps(record, indent=1) + "\n")
 
-    @staticmethod
-    def is_done(item: CorpusItem) -> bool:
-        return item.path.exists() and item.path.with_suffix(".json").exists()
+    is_done = staticmethod(is_done)
 
     def items(self) -> list[CorpusItem]:
         """Fetch and condition the sounds if needed, write the missing clips, list them all.
@@ -194,25 +184,13 @@ class RealSFXCorpus(Corpus):
         plan = self.plan()
         todo = []
         for it in plan:
-            if self.is_done(it):
+            if is_done(it):
                 continue
-            split, index = it.split or "train", int(it.path.stem.rsplit("_", 1)[1])
+            split, index = it.split or "train", clip_index(it)
             src = assign_source(self.cfg, pools[it.category], it.category, split, index)
             meta = make_clip_meta(self.cfg, self.root, it.category, split, index, src)
             todo.append((str(it.path), meta))
-        if todo:
-            bar = tqdm(total=len(todo), desc="real_sfx", unit="clip", disable=None)
-            if self.cfg.jobs > 1:
-                with ProcessPoolExecutor(self.cfg.jobs) as pool:
-                    for _ in pool.map(write_job, todo):
-                        bar.update()
-            else:
-                for job in todo:
-                    write_job(job)
-                    bar.update()
-            bar.close()
-        write_text_atomic(self.root / ".done", f"{len(plan)} clips\n")
-        return plan
+        return write_missing(self.root, plan, todo, write_job, self.cfg.jobs, "real_sfx")
 
     def sources(self) -> tuple[dict[str, Inventory], dict[str, Inventory]]:
         """(every category's sources, the pool its clips use), building them if needed."""

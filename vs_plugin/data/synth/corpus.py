@@ -7,19 +7,22 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tqdm import tqdm
-
+from vs_plugin.data.generated import (
+    check_same_settings,
+    clip_index,
+    is_done,
+    plan_clips,
+    write_missing,
+)
 from vs_plugin.data.synth.clips import (
     clip_stem,
-    clip_utt,
     events_that_fit,
     make_clip_meta,
     write_job,
 )
-from vs_plugin.data.synth.config import MIN_GAP, SPLITS, SynthCorpusConfig
+from vs_plugin.data.synth.config import MIN_GAP, SynthCorpusConfig
 from vs_plugin.data.synth.sound import CATEGORY_NAMES, FAMILIES
 from vs_plugin.errors import ConfigError, InputError
 from vs_plugin.interfaces import Corpus, CorpusItem
@@ -73,14 +76,7 @@ class SynthCorpus(Corpus):
     def plan(self) -> list[CorpusItem]:
         """The clips this configuration defines, whether written yet or not."""
         counts = {"train": self.cfg.n_train, "valid": self.cfg.n_valid, "test": self.cfg.n_test}
-        out = []
-        for category in self.cfg.categories:
-            for split in SPLITS:
-                for i in range(counts[split]):
-                    utt = clip_utt(category, split, i)
-                    path = self.video_path(category, split, i)
-                    out.append(CorpusItem(utt, path, category, split))
-        return sorted(out, key=lambda it: it.utt)
+        return plan_clips(self.cfg.categories, counts, self.video_path)
 
     def _claim_root(self) -> None:
         """Record the content settings; refuse a root generated with different ones."""
@@ -91,19 +87,11 @@ class SynthCorpus(Corpus):
                 old = json.loads(record.read_text(encoding="utf-8"))
             except ValueError:
                 raise InputError(record, "unreadable corpus record (not JSON)") from None
-            if old != content:
-                diff = sorted(k for k in set(old) | set(content) if old.get(k) != content.get(k))
-                raise InputError(
-                    record,
-                    f"corpus was generated with different settings ({', '.join(diff)}); "
-                    "use another root or delete it",
-                )
+            check_same_settings(record, old, content)
             return
         write_text_atomic(record, json.dumps(content, indent=1, sort_keys=True) + "\n")
 
-    @staticmethod
-    def is_done(item: CorpusItem) -> bool:
-        return item.path.exists() and item.path.with_suffix(".json").exists()
+    is_done = staticmethod(is_done)
 
     def items(self) -> list[CorpusItem]:
         """Write the missing clips (nothing already there is redone), then list them all."""
@@ -111,29 +99,11 @@ class SynthCorpus(Corpus):
         self._claim_root()
         plan = self.plan()
         todo = [
-            (
-                str(it.path),
-                make_clip_meta(
-                    self.cfg, it.category, it.split, int(it.path.stem.rsplit("_", 1)[1])
-                ),
-            )
+            (str(it.path), make_clip_meta(self.cfg, it.category, it.split, clip_index(it)))
             for it in plan
-            if not self.is_done(it)
+            if not is_done(it)
         ]
-        if todo:
-            bar = tqdm(total=len(todo), desc="vas_synth", unit="clip", disable=None)
-            if self.cfg.jobs > 1:
-                with ProcessPoolExecutor(self.cfg.jobs) as pool:
-                    for _ in pool.map(write_job, todo):
-                        bar.update()
-            else:
-                for job in todo:
-                    write_job(job)
-                    bar.update()
-            bar.close()
-        write_text_atomic(self.root / ".done", f"{len(plan)} clips\n")
-        return plan
-
+        return write_missing(self.root, plan, todo, write_job, self.cfg.jobs, "vas_synth")
 
 def load_meta(path: str | Path) -> dict:
     """A clip's ground truth, from its ``.json`` or from the ``.mp4`` beside it."""
