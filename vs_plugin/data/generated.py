@@ -15,8 +15,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from vs_plugin.data.synth.clips import clip_utt
-from vs_plugin.data.synth.config import SPLITS
 from vs_plugin.errors import InputError
 from vs_plugin.interfaces import CorpusItem
 from vs_plugin.utils.files import write_text_atomic
@@ -28,6 +26,10 @@ def plan_clips(
     path_of: Callable[[str, str, int], Path],
 ) -> list[CorpusItem]:
     """Every clip of ``counts[split]`` per category and split, sorted by utterance id."""
+    # the clip names are the synthetic corpus's (imported here: that package imports this one)
+    from vs_plugin.data.synth.clips import clip_utt
+    from vs_plugin.data.synth.config import SPLITS
+
     out = [
         CorpusItem(clip_utt(c, s, i), path_of(c, s, i), c, s)
         for c in categories
